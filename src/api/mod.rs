@@ -1,0 +1,25 @@
+//! The HTTP surface: one module per resource, composed into one router.
+
+mod health;
+
+use axum::extract::DefaultBodyLimit;
+use axum::{middleware, Router};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::error;
+use crate::AppState;
+
+/// The whole application router, as `sigap serve` runs it and as the tests drive it.
+pub fn app(state: AppState) -> Router {
+    let static_dir = state.config.static_dir.clone();
+    let index = static_dir.join("index.html");
+    let body_limit = state.config.body_limit_bytes;
+    Router::new()
+        .merge(health::router())
+        .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(error::language))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,100 @@
+//! One typed configuration: `DATABASE_URL` and `SIGAP_*` environment variables over defaults.
+//!
+//! Every field is a clap argument with an `env` name, so `sigap serve --help` documents each
+//! setting, and the README lists the same table.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Where the database is. Shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DbConfig {
+    /// PostgreSQL connection string (URL or `key=value` form). A missing host means the local
+    /// server through its socket (/var/run/postgresql); a missing user means the OS user.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "dbname=sigap",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Maximum connections in the pool.
+    #[arg(long, env = "SIGAP_POOL_SIZE", default_value_t = 16, global = true)]
+    pub pool_size: usize,
+}
+
+impl DbConfig {
+    /// Parses the connection string and fills the local-socket and OS-user defaults.
+    pub fn pg_config(&self) -> Result<tokio_postgres::Config, tokio_postgres::Error> {
+        let mut cfg: tokio_postgres::Config = self.database_url.parse()?;
+        if cfg.get_hosts().is_empty() {
+            cfg.host_path("/var/run/postgresql");
+        }
+        if cfg.get_user().is_none() {
+            cfg.user(os_user());
+        }
+        if cfg.get_application_name().is_none() {
+            cfg.application_name("sigap");
+        }
+        Ok(cfg)
+    }
+}
+
+/// The name of the user running this process, as PostgreSQL's peer authentication sees it.
+pub fn os_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "postgres".to_owned())
+}
+
+/// Settings of the HTTP service.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "SIGAP_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Public base URL used in absolute links (e.g. `https://sigap.bandung.go.id`). When unset,
+    /// links are built from the request's Host header over http.
+    #[arg(long, env = "SIGAP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory of the built map (map-ui/dist), served at `/`.
+    #[arg(long, env = "SIGAP_STATIC_DIR", default_value = "map-ui/dist")]
+    pub static_dir: PathBuf,
+
+    /// Largest request body accepted, in bytes (photos included).
+    #[arg(long, env = "SIGAP_BODY_LIMIT_BYTES", default_value_t = 6 * 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Size bound of the in-memory tile cache, in MiB (0 turns the cache off).
+    #[arg(long, env = "SIGAP_TILE_CACHE_MB", default_value_t = 128)]
+    pub tile_cache_mb: u64,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            addr: ([127, 0, 0, 1], 8080).into(),
+            public_url: None,
+            static_dir: PathBuf::from("map-ui/dist"),
+            body_limit_bytes: 6 * 1024 * 1024,
+            tile_cache_mb: 128,
+        }
+    }
+}
+
+/// Log settings, read before anything else starts.
+#[derive(Debug, Clone, Args)]
+pub struct LogConfig {
+    /// Log filter in `tracing` syntax, e.g. `info` or `sigap=debug,tower_http=info`.
+    #[arg(long, env = "SIGAP_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// `text` for people, `json` for log collectors.
+    #[arg(long, env = "SIGAP_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+}

@@ -1,0 +1,217 @@
+//! Bringing vector data in: any format GDAL reads (GeoJSON, GeoPackage, Shapefile, KML, CSV with
+//! WKT or lon/lat), reprojected to EPSG:4326, fields mapped, checked feature by feature, and
+//! loaded into one layer in a single transaction.
+//!
+//! By default one rejected feature means nothing loads; `skip_invalid` loads the rest. Invalid
+//! polygons are repaired with ST_MakeValid when the repair is still a polygon, and the report says
+//! so.
+
+pub mod layers;
+mod read;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use deadpool_postgres::Pool;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub use layers::{layer, LayerSpec, LAYERS};
+
+use crate::store::import::{self as staging, LoadError, StagedRow};
+use crate::store::StoreError;
+
+/// How to import one file.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Source CRS, e.g. `EPSG:32748`, overriding (or supplying) the file's own.
+    pub srs: Option<String>,
+    /// `(target, source)` field mappings.
+    pub map: Vec<(String, String)>,
+    /// Which layer of a multi-layer source (GeoPackage); the first when unset.
+    pub source_layer: Option<String>,
+    /// Check everything, load nothing.
+    pub dry_run: bool,
+    /// Load the good features even when some are rejected.
+    pub skip_invalid: bool,
+    /// Draw progress bars (on a terminal).
+    pub progress: bool,
+}
+
+/// One feature the report names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureNote {
+    /// 1-based position in the source layer.
+    pub index: i32,
+    pub fid: Option<i64>,
+    pub reason: String,
+}
+
+impl fmt::Display for FeatureNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fid {
+            Some(fid) => write!(f, "feature {} (fid {fid}): {}", self.index, self.reason),
+            None => write!(f, "feature {}: {}", self.index, self.reason),
+        }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    pub layer: &'static str,
+    pub read: usize,
+    /// Features written (or, on a dry run, that would be written).
+    pub loaded: usize,
+    pub repaired: Vec<FeatureNote>,
+    pub rejected: Vec<FeatureNote>,
+    /// True when the transaction committed.
+    pub committed: bool,
+    pub dry_run: bool,
+    pub source_srs: Option<String>,
+    pub assumed_srs: bool,
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.assumed_srs {
+            writeln!(f, "note: the source declares no CRS; EPSG:4326 (lon/lat) was assumed (use --srs to say otherwise)")?;
+        }
+        for note in &self.repaired {
+            writeln!(f, "repaired {note}")?;
+        }
+        for note in &self.rejected {
+            writeln!(f, "rejected {note}")?;
+        }
+        let outcome = if self.dry_run {
+            "dry run: nothing written"
+        } else if self.committed {
+            "committed"
+        } else {
+            "nothing loaded: fix the rejected features, or use --skip-invalid to load the rest"
+        };
+        write!(
+            f,
+            "{}: read {}, loaded {}, repaired {}, rejected {} ({outcome})",
+            self.layer,
+            self.read,
+            self.loaded,
+            self.repaired.len(),
+            self.rejected.len()
+        )
+    }
+}
+
+/// Why an import could not run at all (feature-level problems go in the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("unknown layer '{0}': choose one of region, kecamatan, kelurahan, indicator, partner, program, coverage, proposal")]
+    UnknownLayer(String),
+    #[error("cannot open {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("the source has no layer '{name}' (it has: {available})")]
+    NoSuchSourceLayer { name: String, available: String },
+    #[error("--map names '{target}', which layer {layer} does not have (it has: {known})")]
+    UnknownTarget {
+        layer: &'static str,
+        target: String,
+        known: String,
+    },
+    #[error(
+        "--map names source field '{column}', which the file does not have (it has: {available})"
+    )]
+    UnknownSource { column: String, available: String },
+    #[error("'{0}' is not a CRS GDAL understands (try EPSG:32748)")]
+    BadSrs(String),
+    #[error("no region is loaded yet: import the region layer (the kota/kabupaten outline) first")]
+    NoRegion,
+    #[error("too many features for one import")]
+    TooMany,
+    #[error("GDAL error: {0}")]
+    Gdal(#[from] gdal::errors::GdalError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the reader stopped unexpectedly: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Parses `target=source` pairs of `--map`.
+pub fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((t, src)) if !t.trim().is_empty() && !src.trim().is_empty() => {
+            Ok((t.trim().to_owned(), src.trim().to_owned()))
+        }
+        _ => Err(format!("'{s}' is not target=source")),
+    }
+}
+
+/// Imports `path` into `layer_name`.
+pub async fn import_file(
+    pool: &Pool,
+    path: &Path,
+    layer_name: &str,
+    opts: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
+    let spec = layer(layer_name).ok_or_else(|| ImportError::UnknownLayer(layer_name.to_owned()))?;
+    let owned_path: PathBuf = path.to_owned();
+    let read_opts = opts.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || read::read(&owned_path, spec, &read_opts)).await??;
+
+    let rows: Vec<StagedRow> = outcome
+        .features
+        .into_iter()
+        .map(|f| StagedRow {
+            index: f.index,
+            fid: f.fid,
+            wkb: f.wkb,
+            props: serde_json::Value::Object(f.props),
+            reject: f.reject,
+        })
+        .collect();
+    let read = rows.len();
+    let mut client = pool.get().await.map_err(StoreError::from)?;
+    let progress = progress_bar(opts.progress);
+    let loaded = staging::load(
+        &mut client,
+        &spec.rules(),
+        rows,
+        opts.dry_run,
+        opts.skip_invalid,
+        &progress,
+    )
+    .await
+    .map_err(|e| match e {
+        LoadError::NoRegion => ImportError::NoRegion,
+        LoadError::Store(e) => ImportError::Store(e),
+    })?;
+    let note = |n: staging::Noted| FeatureNote {
+        index: n.index,
+        fid: n.fid,
+        reason: n.reason,
+    };
+    Ok(ImportReport {
+        layer: spec.name,
+        read,
+        loaded: loaded.loaded,
+        repaired: loaded.repaired.into_iter().map(note).collect(),
+        rejected: loaded.rejected.into_iter().map(note).collect(),
+        committed: loaded.committed,
+        dry_run: opts.dry_run,
+        source_srs: outcome.source_srs,
+        assumed_srs: outcome.assumed_srs,
+    })
+}
+
+/// A progress bar on stderr, drawn only when asked and only on a terminal.
+pub(crate) fn progress_bar(visible: bool) -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} ({per_sec})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    if !visible {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}

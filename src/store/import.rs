@@ -1,0 +1,361 @@
+//! The import staging table: features land in a temporary table, PostGIS checks and repairs
+//! them, and one INSERT … SELECT per layer moves the good ones into place — all in one
+//! transaction, so a refused import leaves nothing behind.
+
+use indicatif::ProgressBar;
+use serde_json::Value;
+use tokio_postgres::Client;
+
+use super::{Context, StoreError};
+
+/// What geometry a layer takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeomKind {
+    /// No geometry: any geometry in the source is ignored.
+    None,
+    Point,
+    Polygon,
+    /// A polygon, or a site point with `radius_m` (program coverage).
+    PointOrPolygon,
+}
+
+/// A field that must name a row of another table.
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    pub field: &'static str,
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+/// The database-side rules of a layer.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub layer: &'static str,
+    pub geom: GeomKind,
+    /// Fields whose values together must be unique within the file.
+    pub key: &'static [&'static str],
+    pub references: &'static [Reference],
+    /// Whether features must touch the loaded region.
+    pub in_region: bool,
+    /// INSERT … SELECT from `import_staging`; `$1` is NULL for every row, or one feature index.
+    pub insert_sql: &'static str,
+}
+
+/// One feature to stage.
+#[derive(Debug)]
+pub struct StagedRow {
+    pub index: i32,
+    pub fid: Option<i64>,
+    pub wkb: Option<Vec<u8>>,
+    pub props: Value,
+    pub reject: Option<String>,
+}
+
+/// A feature the outcome names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Noted {
+    pub index: i32,
+    pub fid: Option<i64>,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub loaded: usize,
+    pub repaired: Vec<Noted>,
+    pub rejected: Vec<Noted>,
+    pub committed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("no region is loaded yet: import the region layer (the kota/kabupaten outline) first")]
+    NoRegion,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const BATCH: usize = 2000;
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The SQL that checks geometry presence, type and validity, repairing what ST_MakeValid can.
+fn geometry_checks(kind: GeomKind) -> &'static [&'static str] {
+    match kind {
+        GeomKind::None => &[],
+        GeomKind::Point => &[
+            "UPDATE import_staging SET reject = 'no geometry' WHERE reject IS NULL AND geom IS NULL",
+            "UPDATE import_staging SET geom = ST_GeometryN(geom, 1)
+             WHERE reject IS NULL AND GeometryType(geom) = 'MULTIPOINT' AND ST_NumGeometries(geom) = 1",
+            "UPDATE import_staging
+             SET reject = format('wrong geometry type: %s where a point is expected', GeometryType(geom))
+             WHERE reject IS NULL AND GeometryType(geom) <> 'POINT'",
+            "UPDATE import_staging SET reject = 'invalid point coordinates (' || ST_IsValidReason(geom) || ')'
+             WHERE reject IS NULL AND NOT ST_IsValid(geom)",
+        ],
+        GeomKind::Polygon | GeomKind::PointOrPolygon => &[
+            "UPDATE import_staging SET reject = 'no geometry' WHERE reject IS NULL AND geom IS NULL",
+            "UPDATE import_staging
+             SET reject = format('wrong geometry type: %s where a %s is expected', GeometryType(geom),
+                                 CASE WHEN $1 THEN 'polygon or a site point' ELSE 'polygon' END)
+             WHERE reject IS NULL
+               AND GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON')
+               AND NOT ($1 AND GeometryType(geom) = 'POINT')",
+            "UPDATE import_staging
+             SET reject = 'a site point needs radius_m (the service radius in metres)'
+             WHERE reject IS NULL AND GeometryType(geom) = 'POINT' AND props->>'radius_m' IS NULL",
+            "UPDATE import_staging SET reject = 'invalid point coordinates'
+             WHERE reject IS NULL AND GeometryType(geom) = 'POINT' AND NOT ST_IsValid(geom)",
+            // Repair: keep only the polygonal part of ST_MakeValid's answer.
+            "UPDATE import_staging s
+             SET geom = CASE WHEN ST_IsEmpty(r.fixed) THEN s.geom ELSE r.fixed END,
+                 note = CASE WHEN ST_IsEmpty(r.fixed) THEN NULL ELSE 'repaired with ST_MakeValid: ' || r.reason END,
+                 reject = CASE WHEN ST_IsEmpty(r.fixed)
+                     THEN 'invalid geometry (' || r.reason || ') that ST_MakeValid cannot repair into a polygon'
+                 END
+             FROM (SELECT idx, ST_IsValidReason(geom) AS reason,
+                          ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) AS fixed
+                   FROM import_staging
+                   WHERE reject IS NULL AND GeometryType(geom) <> 'POINT' AND NOT ST_IsValid(geom)) r
+             WHERE s.idx = r.idx",
+            "UPDATE import_staging SET geom = ST_Multi(geom)
+             WHERE reject IS NULL AND GeometryType(geom) = 'POLYGON'",
+        ],
+    }
+}
+
+/// Stages, checks and (unless refused) loads one layer's features.
+pub async fn load(
+    client: &mut Client,
+    rules: &Rules,
+    rows: Vec<StagedRow>,
+    dry_run: bool,
+    skip_invalid: bool,
+    progress: &ProgressBar,
+) -> Result<Loaded, LoadError> {
+    let tx = client
+        .transaction()
+        .await
+        .context("starting the import transaction")?;
+    tx.batch_execute(
+        "CREATE TEMP TABLE import_staging (
+             idx integer PRIMARY KEY, fid bigint, geom geometry, props jsonb NOT NULL,
+             reject text, note text
+         ) ON COMMIT DROP",
+    )
+    .await
+    .context("creating the staging table")?;
+
+    if rules.in_region && rules.geom != GeomKind::None {
+        let has_region: bool = tx
+            .query_one("SELECT EXISTS (SELECT 1 FROM region)", &[])
+            .await
+            .context("looking for the region")?
+            .get(0);
+        if !has_region {
+            return Err(LoadError::NoRegion);
+        }
+    }
+
+    progress.set_message("staging");
+    progress.set_length(rows.len() as u64);
+    progress.set_position(0);
+    let insert = tx
+        .prepare(
+            "INSERT INTO import_staging (idx, fid, geom, props, reject)
+             SELECT i, f, ST_SetSRID(ST_GeomFromWKB(w), 4326), p, r
+             FROM unnest($1::int[], $2::int8[], $3::bytea[], $4::jsonb[], $5::text[]) AS t(i, f, w, p, r)",
+        )
+        .await
+        .context("preparing the staging insert")?;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<StagedRow> = rows.by_ref().take(BATCH).collect();
+        let n = chunk.len() as u64;
+        let (mut idx, mut fid, mut wkb, mut props, mut reject) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for r in chunk {
+            idx.push(r.index);
+            fid.push(r.fid);
+            wkb.push(r.wkb);
+            props.push(r.props);
+            reject.push(r.reject);
+        }
+        tx.execute(&insert, &[&idx, &fid, &wkb, &props, &reject])
+            .await
+            .context("staging features")?;
+        progress.inc(n);
+    }
+
+    progress.set_message("checking");
+    let is_coverage = rules.geom == GeomKind::PointOrPolygon;
+    for sql in geometry_checks(rules.geom) {
+        if sql.contains("$1") {
+            tx.execute(*sql, &[&is_coverage]).await
+        } else {
+            tx.execute(*sql, &[]).await
+        }
+        .context("checking geometries")?;
+    }
+
+    if rules.in_region && rules.geom != GeomKind::None {
+        tx.execute(
+            "UPDATE import_staging s
+             SET reject = 'outside the region (' ||
+                 (SELECT string_agg(r.name || ' ' || r.code, ', ' ORDER BY r.code) FROM region r) || ')'
+             WHERE s.reject IS NULL AND s.geom IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM region r WHERE ST_Intersects(r.geom, s.geom))",
+            &[],
+        )
+        .await
+        .context("checking features against the region")?;
+    }
+
+    if !rules.key.is_empty() {
+        // Field names come from the static layer rules, never from input; quoted all the same.
+        let key_expr = format!(
+            "concat_ws(' / ', {})",
+            rules
+                .key
+                .iter()
+                .map(|k| format!("props->>{}", quote_literal(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let label = quote_literal(&rules.key.join(" + "));
+        let sql = format!(
+            "UPDATE import_staging s
+             SET reject = coalesce(s.reject || '; ', '') ||
+                 format('duplicate %s %s: feature %s has it already', {label}, d.key, d.first_idx)
+             FROM (SELECT idx, key,
+                          first_value(idx) OVER (PARTITION BY key ORDER BY idx) AS first_idx,
+                          row_number() OVER (PARTITION BY key ORDER BY idx) AS rn
+                   FROM (SELECT idx, {key_expr} AS key FROM import_staging) k
+                   WHERE key <> '') d
+             WHERE s.idx = d.idx AND d.rn > 1"
+        );
+        tx.execute(&sql, &[])
+            .await
+            .context("checking for duplicate codes")?;
+    }
+
+    for r in rules.references {
+        let sql = format!(
+            "UPDATE import_staging s
+             SET reject = format('unknown %s %s: load that layer first', {field_lit}, s.props->>{field_lit})
+             WHERE s.reject IS NULL AND s.props ? {field_lit}
+               AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{column} = s.props->>{field_lit})",
+            field_lit = quote_literal(r.field),
+            table = quote_ident(r.table),
+            column = quote_ident(r.column),
+        );
+        tx.execute(&sql, &[]).await.context("checking references")?;
+    }
+
+    progress.set_message("loading");
+    let insert_one = tx
+        .prepare(rules.insert_sql)
+        .await
+        .context("preparing the layer insert")?;
+    let none: Option<i32> = None;
+    tx.batch_execute("SAVEPOINT bulk")
+        .await
+        .context("setting a savepoint")?;
+    if tx.execute(&insert_one, &[&none]).await.is_err() {
+        // A constraint the checks above did not foresee: find the culprits one by one so the
+        // report names them instead of failing the whole file.
+        tx.batch_execute("ROLLBACK TO SAVEPOINT bulk")
+            .await
+            .context("rolling back the bulk insert")?;
+        let pending: Vec<i32> = tx
+            .query(
+                "SELECT idx FROM import_staging WHERE reject IS NULL ORDER BY idx",
+                &[],
+            )
+            .await
+            .context("listing staged features")?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for idx in pending {
+            tx.batch_execute("SAVEPOINT one")
+                .await
+                .context("setting a savepoint")?;
+            if let Err(e) = tx.execute(&insert_one, &[&Some(idx)]).await {
+                tx.batch_execute("ROLLBACK TO SAVEPOINT one")
+                    .await
+                    .context("rolling back one feature")?;
+                let reason = e
+                    .as_db_error()
+                    .map(|d| format!("refused by the database: {}", d.message()))
+                    .unwrap_or_else(|| format!("refused by the database: {e}"));
+                tx.execute(
+                    "UPDATE import_staging SET reject = $2 WHERE idx = $1",
+                    &[&idx, &reason],
+                )
+                .await
+                .context("recording a refused feature")?;
+            }
+        }
+    }
+
+    let noted = |rows: Vec<tokio_postgres::Row>| -> Vec<Noted> {
+        rows.iter()
+            .map(|r| Noted {
+                index: r.get(0),
+                fid: r.get(1),
+                reason: r.get(2),
+            })
+            .collect()
+    };
+    let rejected = noted(
+        tx.query(
+            "SELECT idx, fid, reject FROM import_staging WHERE reject IS NOT NULL ORDER BY idx",
+            &[],
+        )
+        .await
+        .context("reading rejections")?,
+    );
+    let repaired = noted(
+        tx.query(
+            "SELECT idx, fid, note FROM import_staging WHERE reject IS NULL AND note IS NOT NULL ORDER BY idx",
+            &[],
+        )
+        .await
+        .context("reading repairs")?,
+    );
+    let good: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM import_staging WHERE reject IS NULL",
+            &[],
+        )
+        .await
+        .context("counting good features")?
+        .get(0);
+    let good = good as usize;
+    progress.finish_and_clear();
+
+    let refused = !rejected.is_empty() && !skip_invalid;
+    if dry_run || refused {
+        tx.rollback().await.context("rolling back the import")?;
+        return Ok(Loaded {
+            loaded: if refused { 0 } else { good },
+            repaired,
+            rejected,
+            committed: false,
+        });
+    }
+    tx.commit().await.context("committing the import")?;
+    Ok(Loaded {
+        loaded: good,
+        repaired,
+        rejected,
+        committed: true,
+    })
+}

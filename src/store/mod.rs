@@ -1,0 +1,74 @@
+//! The database: the connection pool, migrations, and one module per table family. The only
+//! place that speaks SQL.
+
+pub mod import;
+pub mod migrate;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+
+use crate::config::DbConfig;
+
+/// A failure while talking to PostgreSQL, with what SIGAP was doing at the time.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not get a database connection: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("Postgres error while {context}: {source}")]
+    Postgres {
+        context: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("migration failed: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+}
+
+impl StoreError {
+    /// True when the database itself is unreachable (answered as 503, not 500).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) => true,
+            StoreError::Postgres { source, .. } => source.is_closed(),
+            _ => false,
+        }
+    }
+
+    /// The SQLSTATE of a database error, if that is what this is.
+    pub fn sqlstate(&self) -> Option<&tokio_postgres::error::SqlState> {
+        match self {
+            StoreError::Postgres { source, .. } => source.code(),
+            _ => None,
+        }
+    }
+}
+
+/// Attaches "while …" context to a Postgres result.
+pub trait Context<T> {
+    fn context(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, tokio_postgres::Error> {
+    fn context(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Postgres { context, source })
+    }
+}
+
+/// Builds the connection pool. Connections are opened lazily, so this never blocks on the server.
+pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
+    let pg = cfg
+        .pg_config()
+        .map_err(|e| StoreError::Config(e.to_string()))?;
+    let mgr = Manager::from_config(
+        pg,
+        tokio_postgres::NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(mgr)
+        .max_size(cfg.pool_size)
+        .build()
+        .map_err(|e| StoreError::Config(e.to_string()))
+}
