@@ -2,12 +2,14 @@
 //!
 //! - [`config`]: one typed configuration from `DATABASE_URL` and `SIGAP_*` variables.
 //! - [`error`]: the API error, answered as problem+json in the caller's language.
+//! - [`analysis`]: budget allocation (priority-maximising selection under the officials' rules).
 //! - [`domain`]: area codes and vocabularies; no I/O.
 //! - [`store`]: the pool, migrations and all SQL.
 //! - [`import`]: GDAL readers and the per-layer import rules.
 //! - [`sample`]: loading the Bandung sample layers.
 //! - [`api`]: the HTTP routes; [`app`] builds the router that `sigap serve` and the tests run.
 
+pub mod analysis;
 pub mod api;
 pub mod config;
 pub mod domain;
