@@ -7,8 +7,10 @@
 //! - [`store`]: the pool, migrations and all SQL.
 //! - [`import`]: GDAL readers and the per-layer import rules.
 //! - [`sample`]: loading the Bandung sample layers.
+//! - [`accounts`]: creating accounts from the command line.
 //! - [`api`]: the HTTP routes; [`app`] builds the router that `sigap serve` and the tests run.
 
+pub mod accounts;
 pub mod analysis;
 pub mod api;
 pub mod config;
@@ -29,13 +31,17 @@ pub use api::app;
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<config::ServeConfig>,
+    /// In-memory rate limiters (login, anonymous submissions).
+    pub limits: Arc<api::auth::Limits>,
 }
 
 impl AppState {
     pub fn new(pool: Pool, config: config::ServeConfig) -> Self {
+        let limits = Arc::new(api::auth::Limits::new(&config));
         Self {
             pool,
             config: Arc::new(config),
+            limits,
         }
     }
 }
