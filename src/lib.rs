@@ -6,8 +6,10 @@
 //! - [`store`]: the pool, migrations and all SQL.
 //! - [`import`]: GDAL readers and the per-layer import rules.
 //! - [`sample`]: loading the Bandung sample layers.
+//! - [`analysis`]: the gap analysis: formulas, runs and their results.
 //! - [`api`]: the HTTP routes; [`app`] builds the router that `sigap serve` and the tests run.
 
+pub mod analysis;
 pub mod api;
 pub mod config;
 pub mod domain;

@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per resource, composed into one router.
 
+mod analysis;
 mod health;
 
 use axum::extract::DefaultBodyLimit;
@@ -17,6 +18,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     Router::new()
         .merge(health::router())
+        .merge(analysis::router())
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

@@ -1,6 +1,7 @@
 //! The database: the connection pool, migrations, and one module per table family. The only
 //! place that speaks SQL.
 
+pub mod gap;
 pub mod import;
 pub mod migrate;
 
