@@ -78,30 +78,40 @@ LEFT JOIN LATERAL (
     WHERE pw.geom && k.geom AND ST_Intersects(pw.geom, k.geom)
 ) w ON true
 LEFT JOIN LATERAL (
-    SELECT array_agg(h.i ORDER BY h.i, h.j) AS ci,
-           array_agg(h.j ORDER BY h.i, h.j) AS cj,
-           array_agg(h.land_m2 ORDER BY h.i, h.j) AS land_m2,
-           array_agg(h.covered_m2 ORDER BY h.i, h.j) AS covered_m2,
-           array_agg(h.proposals ORDER BY h.i, h.j) AS proposals,
-           array_agg(h.supports ORDER BY h.i, h.j) AS supports
-    FROM (
-        SELECT hx.i, hx.j,
-               CASE WHEN ST_Within(hx.geom, k.g) THEN ST_Area(hx.geom)
-                    ELSE ST_Area(ST_Intersection(hx.geom, k.g)) END AS land_m2,
-               CASE WHEN a.cg IS NULL OR NOT ST_Intersects(hx.geom, a.cg) THEN 0.0
-                    ELSE ST_Area(ST_Intersection(hx.geom, a.cg)) END AS covered_m2,
-               coalesce(hp.proposals, 0)::int AS proposals,
-               coalesce(hp.supports, 0)::bigint AS supports
-        FROM ST_HexagonGrid($5, k.g) hx
-        LEFT JOIN LATERAL (
-            SELECT count(*) AS proposals, sum(pd.supports) AS supports
-            FROM proposal_demand pd
-            JOIN proposal p ON p.id = pd.proposal_id
-            WHERE pd.kelurahan_code = k.code AND p.status = ANY ($6)
-              AND ST_Intersects(hx.geom, ST_Transform(p.geom, 32748))
-        ) hp ON true
-        WHERE ST_Intersects(hx.geom, k.g)
-    ) h
-    WHERE h.land_m2 > 0
+    -- Hexagons of ST_HexagonGrid touching this kelurahan, with the land and covered area of each
+    -- piece, and the public proposals inside (points transformed once, not once per hexagon).
+    WITH hexes AS MATERIALIZED (
+        SELECT hx.i, hx.j, hx.geom FROM ST_HexagonGrid($5, k.g) hx WHERE ST_Intersects(hx.geom, k.g)
+    ),
+    pts AS MATERIALIZED (
+        SELECT ST_Transform(p.geom, 32748) AS g, pd.supports
+        FROM proposal_demand pd
+        JOIN proposal p ON p.id = pd.proposal_id
+        WHERE pd.kelurahan_code = k.code AND p.status = ANY ($6)
+    ),
+    demand AS (
+        SELECT h.i, h.j, count(*) AS proposals, sum(pts.supports) AS supports
+        FROM hexes h JOIN pts ON ST_Intersects(h.geom, pts.g)
+        GROUP BY h.i, h.j
+    ),
+    pieces AS (
+        SELECT h.i, h.j,
+               CASE WHEN ST_Within(h.geom, k.g) THEN ST_Area(h.geom)
+                    ELSE ST_Area(ST_Intersection(h.geom, k.g)) END AS land_m2,
+               CASE WHEN a.cg IS NULL OR NOT ST_Intersects(h.geom, a.cg) THEN 0.0
+                    ELSE ST_Area(ST_Intersection(h.geom, a.cg)) END AS covered_m2,
+               coalesce(d.proposals, 0)::int AS proposals,
+               coalesce(d.supports, 0)::bigint AS supports
+        FROM hexes h
+        LEFT JOIN demand d ON d.i = h.i AND d.j = h.j
+    )
+    SELECT array_agg(i ORDER BY i, j) AS ci,
+           array_agg(j ORDER BY i, j) AS cj,
+           array_agg(land_m2 ORDER BY i, j) AS land_m2,
+           array_agg(covered_m2 ORDER BY i, j) AS covered_m2,
+           array_agg(proposals ORDER BY i, j) AS proposals,
+           array_agg(supports ORDER BY i, j) AS supports
+    FROM pieces
+    WHERE land_m2 > 0
 ) cells ON true
 ORDER BY k.code
