@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per resource, composed into one router.
 
+mod analysis;
 pub mod auth;
 mod health;
 pub mod input;
@@ -33,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(proposals::router())
         .merge(open311::router())
+        .merge(analysis::router())
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

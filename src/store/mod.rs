@@ -2,6 +2,7 @@
 //! place that speaks SQL.
 
 pub mod audit;
+pub mod gap;
 pub mod import;
 pub mod migrate;
 pub mod proposals;
