@@ -28,7 +28,10 @@
 //! ```
 
 mod exact;
+pub mod export;
 pub mod greedy;
+pub mod plan;
+pub mod score;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};

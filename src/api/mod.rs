@@ -2,6 +2,7 @@
 
 mod analysis;
 pub mod auth;
+mod budget;
 mod health;
 pub mod input;
 mod open311;
@@ -35,6 +36,7 @@ pub fn app(state: AppState) -> Router {
         .merge(proposals::router())
         .merge(open311::router())
         .merge(analysis::router())
+        .merge(budget::router())
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

@@ -156,7 +156,10 @@ pub async fn measure(
     let program_type = opt_str(params.program_type);
     let partner_type = opt_str(params.partner_type);
     let partner_of: BTreeMap<String, String> = lead
-        .query(ACTIVE_PROGRAMS_SQL, &[&params.as_of, &program_type, &partner_type])
+        .query(
+            ACTIVE_PROGRAMS_SQL,
+            &[&params.as_of, &program_type, &partner_type],
+        )
         .await
         .context("listing the active programs")?
         .iter()

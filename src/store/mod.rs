@@ -2,6 +2,7 @@
 //! place that speaks SQL.
 
 pub mod audit;
+pub mod budget;
 pub mod gap;
 pub mod import;
 pub mod migrate;
