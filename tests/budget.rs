@@ -96,7 +96,7 @@ fn ids(v: &Value) -> Vec<i64> {
     out
 }
 
-fn proposal_in<'a>(list: &'a Value, id: i64) -> &'a Value {
+fn proposal_in(list: &Value, id: i64) -> &Value {
     list.as_array()
         .expect("list")
         .iter()
