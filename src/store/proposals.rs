@@ -355,19 +355,13 @@ pub async fn support<C: GenericClient>(
         // counter itself is exact (the trigger increments it under the row lock).
         Ok(Some(row)) => Ok(row.get(0)),
         Ok(None) => Err(SupportError::NotFound),
-        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
-            return Err(SupportError::NotFound)
+        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Err(SupportError::NotFound),
+        Err(e) if e.code().map(|c| c.code()) == Some("SG409") => Err(SupportError::NotPublished),
+        Err(source) => Err(StoreError::Postgres {
+            context: "adding a support",
+            source,
         }
-        Err(e) if e.code().map(|c| c.code()) == Some("SG409") => {
-            return Err(SupportError::NotPublished)
-        }
-        Err(source) => {
-            return Err(StoreError::Postgres {
-                context: "adding a support",
-                source,
-            }
-            .into())
-        }
+        .into()),
     }
 }
 
