@@ -126,10 +126,11 @@ async fn main() -> anyhow::Result<()> {
                         _ => local.errors += 1,
                     }
                 } else {
-                    // A distinct (resident, proposal) pair for every support.
+                    // A distinct (resident, proposal) pair for every support, spread over the proposals.
                     let j = k / 2;
-                    let resident = j % residents + 1;
-                    let proposal = published[((j / residents) as usize) % published.len()];
+                    let n = published.len() as u64;
+                    let proposal = published[(j % n) as usize];
+                    let resident = (j / n) % residents + 1;
                     let res = http
                         .post(format!("{base}/api/proposals/{proposal}/support"))
                         .bearer_auth(format!("tok-res{resident}"))

@@ -341,32 +341,28 @@ pub async fn support<C: GenericClient>(
                  INSERT INTO audit_log (actor_id, actor_label, action, target_type, target_id)
                  SELECT $2, $3, 'proposal.support', 'proposal', proposal_id::text FROM ins
              )
-             SELECT count(*) FROM ins",
+             SELECT p.support_count + (SELECT count(*) FROM ins)::integer
+             FROM proposal p WHERE p.id = $1",
         )
         .await
         .context("preparing the support insert")?;
     match client
-        .query_one(&stmt, &[&proposal_id, &actor.id, &actor.label])
+        .query_opt(&stmt, &[&proposal_id, &actor.id, &actor.label])
         .await
     {
-        Ok(_) => {}
-        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
-            return Err(SupportError::NotFound)
+        // The count in this statement's snapshot plus this support, without a second round
+        // trip. Supports committed meanwhile may be missing from the answer; the stored
+        // counter itself is exact (the trigger increments it under the row lock).
+        Ok(Some(row)) => Ok(row.get(0)),
+        Ok(None) => Err(SupportError::NotFound),
+        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Err(SupportError::NotFound),
+        Err(e) if e.code().map(|c| c.code()) == Some("SG409") => Err(SupportError::NotPublished),
+        Err(source) => Err(StoreError::Postgres {
+            context: "adding a support",
+            source,
         }
-        Err(e) if e.code().map(|c| c.code()) == Some("SG409") => {
-            return Err(SupportError::NotPublished)
-        }
-        Err(source) => {
-            return Err(StoreError::Postgres {
-                context: "adding a support",
-                source,
-            }
-            .into())
-        }
+        .into()),
     }
-    support_count(client, proposal_id)
-        .await?
-        .ok_or(SupportError::NotFound)
 }
 
 /// Withdraws a support (a no-op when there is none) and returns the count.
