@@ -685,3 +685,64 @@ async fn cli_solves_a_scenario_file_and_writes_exports() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("negative"));
 }
+
+#[tokio::test]
+async fn the_bandung_sample_allocates_within_every_cap() {
+    let app = common::spawn_app(true).await;
+    let (_, official) = user(&app, "pejabat", "official", None).await;
+    let gap = sigap_cli(&app.db, &["gap", "run"]).await;
+    assert!(
+        gap.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gap.stderr)
+    );
+    let kecamatan: serde_json::Map<String, Value> = {
+        let client = app.pool.get().await.unwrap();
+        client
+            .query("SELECT code FROM kecamatan", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get::<_, String>(0), json!({"cap": {"share": 0.08}})))
+            .collect()
+    };
+    assert_eq!(kecamatan.len(), 30);
+    let budget: i64 = 20_000_000_000;
+    let (status, s) = call(
+        &app,
+        Method::POST,
+        "/api/budget/scenarios",
+        Some(&official),
+        Some(json!({"name": "Bandung 2027", "params": {
+            "budget_idr": budget, "exclude_uncosted": true, "kecamatan": kecamatan,
+            "category_caps": {"jalan": {"share": 0.3}}}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{s}");
+    let result = &s["result"];
+    assert!(
+        result["gap_run_id"].is_i64(),
+        "the latest gap run feeds the score"
+    );
+    let alloc = &result["allocation"];
+    assert_eq!(alloc["method"], json!("exact"));
+    assert!(!alloc["funded"].as_array().unwrap().is_empty());
+    assert!(alloc["spent_idr"].as_i64().unwrap() <= budget);
+    for k in alloc["kecamatan"].as_array().unwrap() {
+        assert!(k["spent_idr"].as_i64().unwrap() <= budget * 8 / 100, "{k}");
+    }
+    let proposals = result["proposals"].as_array().unwrap();
+    let candidates = scalar(
+        &app,
+        "SELECT count(*) FROM proposal WHERE status IN ('diverifikasi', 'diprioritaskan')",
+    )
+    .await;
+    assert_eq!(proposals.len() as i64, candidates);
+    assert!(proposals
+        .iter()
+        .any(|p| p["score"]["gap"].as_f64().unwrap() > 0.0));
+    for p in proposals.iter().filter(|p| p["funded"] == json!(false)) {
+        assert!(p["reason"].is_string(), "{p}");
+    }
+    assert_eq!(result["equity"]["rows"].as_array().unwrap().len(), 30);
+}
