@@ -536,7 +536,33 @@ async fn scenarios_solve_compare_export_and_adopt_through_the_lifecycle() {
         "the database refuses edits of an adopted scenario too"
     );
 
-    // B is still a draft: re-solving sees that p3 is no longer a candidate.
+    // B also funds p3, which A's adoption budgeted: adopting B now is stale, 409, nothing moves.
+    let events = format!("SELECT count(*) FROM proposal_event WHERE proposal_id = {p3}");
+    let before = scalar(&w.app, &events).await;
+    let (status, v) = call(
+        &w.app,
+        Method::POST,
+        &format!("/api/budget/scenarios/{b_id}/adopt"),
+        Some(&w.official),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v["detail"]
+        .as_str()
+        .unwrap()
+        .contains("solve the scenario again"));
+    assert_eq!(scalar(&w.app, &events).await, before);
+    assert_eq!(
+        scalar(
+            &w.app,
+            &format!("SELECT count(*) FROM budget_scenario WHERE id = {b_id} AND status = 'draft'")
+        )
+        .await,
+        1
+    );
+
+    // B is still a draft: re-solving sees that p1 is no longer a candidate.
     let (status, b2) = call(
         &w.app,
         Method::POST,

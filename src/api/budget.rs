@@ -446,21 +446,30 @@ async fn adopt(
             .await?
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("funded proposal {pid} vanished")))?;
         user.require_scope(p.kelurahan_code.as_deref().or(p.kecamatan_code.as_deref()))?;
-        loop {
+        // The path from the status it had when solved; any other status means someone moved it
+        // since (budgeted by another scenario, merged, ...): the result is stale.
+        let path: &[ProposalStatus] = match p.status() {
+            Some(ProposalStatus::Diverifikasi) => {
+                &[ProposalStatus::Diprioritaskan, ProposalStatus::Dianggarkan]
+            }
+            Some(ProposalStatus::Diprioritaskan) => &[ProposalStatus::Dianggarkan],
+            _ => {
+                return Err(ApiError::conflict(Msg::new(
+                    format!(
+                    "Usulan {pid} kini berstatus {}; hitung ulang skenario sebelum menetapkannya.",
+                    p.status
+                ),
+                    format!(
+                        "Proposal {pid} is now {}; solve the scenario again before adopting it.",
+                        p.status
+                    ),
+                )))
+            }
+        };
+        for &to in path {
             let from = p.status().ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("proposal {pid} has a bad status"))
             })?;
-            let to = match from {
-                ProposalStatus::Diverifikasi => ProposalStatus::Diprioritaskan,
-                ProposalStatus::Diprioritaskan => ProposalStatus::Dianggarkan,
-                ProposalStatus::Dianggarkan => break,
-                other => {
-                    return Err(ApiError::conflict(Msg::new(
-                        format!("Usulan {pid} kini berstatus {other}; hitung ulang skenario sebelum menetapkannya."),
-                        format!("Proposal {pid} is now {other}; solve the scenario again before adopting it."),
-                    )))
-                }
-            };
             user.require_role(roles_for(from, to))?;
             let kind = check_transition(from, to).map_err(|e| {
                 ApiError::conflict(Msg::new(
