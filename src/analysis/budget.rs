@@ -282,6 +282,8 @@ pub enum BudgetError {
         limit: usize,
         kecamatan: Vec<String>,
     },
+    #[error("no allocation meeting the floors was found within {0} s (greedy could not meet them either); the floors may be impossible together with the caps and the budget: lower them")]
+    NoSolutionInTime(u64),
     #[error("the integer programme solver failed: {0}")]
     Solver(String),
 }

@@ -155,6 +155,10 @@ fn budget_error(e: &BudgetError) -> ApiError {
                 kecamatan.join(", ")
             ),
         ),
+        NoSolutionInTime(secs) => (
+            "infeasible",
+            format!("Dalam {secs} detik tidak ditemukan alokasi yang memenuhi batas bawah (greedy pun gagal); batas bawah mungkin mustahil bersama batas atas dan anggaran: turunkan batas bawah."),
+        ),
         Solver(_) => {
             return ApiError::internal(anyhow::anyhow!(en));
         }

@@ -245,10 +245,7 @@ pub(super) fn select(
                 })
             }
             Err(CoreError::Infeasible) => Err(BudgetError::Infeasible),
-            Err(CoreError::NoSolution) => Err(BudgetError::Solver(format!(
-                "no feasible allocation found within {} s",
-                time_limit.as_secs()
-            ))),
+            Err(CoreError::NoSolution) => Err(BudgetError::NoSolutionInTime(time_limit.as_secs())),
             Err(CoreError::Other(e)) => Err(BudgetError::Solver(e)),
         };
     };
