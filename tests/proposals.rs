@@ -779,3 +779,36 @@ async fn open311_services_and_requests() {
     assert_eq!(one[0]["service_code"], "drainase");
     assert!(one.to_string().find("Ani").is_none());
 }
+
+#[tokio::test]
+async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+    for trust in [false, true] {
+        let app = spawn(|c| {
+            c.anon_posts_per_minute = 1;
+            c.trust_proxy = trust;
+        })
+        .await;
+        let mut statuses = Vec::new();
+        for ip in ["203.0.113.7", "203.0.113.8"] {
+            let res = app
+                .http
+                .post(app.url("/api/proposals"))
+                .header("x-forwarded-for", format!("10.9.9.9, {ip}"))
+                .json(&body(IN_SCOPE, "Lampu jalan mati"))
+                .send()
+                .await
+                .unwrap();
+            statuses.push(res.status());
+        }
+        let second = if trust {
+            StatusCode::CREATED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(
+            statuses,
+            vec![StatusCode::CREATED, second],
+            "trust_proxy = {trust}"
+        );
+    }
+}

@@ -35,7 +35,8 @@ pub fn app(state: AppState) -> Router {
     let api_not_found = Router::new()
         .route("/api/{*rest}", any(error::not_found_fallback))
         .route("/ogc/{*rest}", any(error::not_found_fallback))
-        .route("/tiles/{*rest}", any(error::not_found_fallback));
+        .route("/tiles/{*rest}", any(error::not_found_fallback))
+        .route("/open311/{*rest}", any(error::not_found_fallback));
     Router::new()
         .merge(health::router())
         .merge(auth::router())
