@@ -55,7 +55,8 @@ fn top(areas: &[AreaResult], n: usize) -> Vec<Value> {
 /// The figures a run's summary shows: totals, the overall covered share, the worst places.
 pub fn summarise(results: &GapResults, measured: &Measured) -> Value {
     let k = &results.kelurahan;
-    let sum = |f: fn(&AreaResult) -> f64| k.iter().map(f).sum::<f64>();
+    // An empty f64 sum is -0.0; adding 0.0 keeps "-0" out of the summary.
+    let sum = |f: fn(&AreaResult) -> f64| k.iter().map(f).sum::<f64>() + 0.0;
     let area = sum(|a| a.area_m2);
     let covered = sum(|a| a.covered_m2);
     json!({
