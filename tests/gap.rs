@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{sigap_cli, spawn_app, TestDb};
+use common::{sigap_cli, spawn_app, user, TestDb};
 use deadpool_postgres::Pool;
 use serde_json::{json, Value};
 use sigap::analysis::gap::GapParams;
@@ -583,6 +583,26 @@ async fn the_bandung_sample_matches_an_independent_computation() {
 async fn http_starts_and_reads_runs() {
     let app = spawn_app(false).await;
     fixture(&app.pool).await;
+    let (_, planner) = user(&app, "perencana", "planner", None).await;
+    let (_, resident) = user(&app, "warga", "resident", None).await;
+    // Starting a run is for planners, officials and admins.
+    let res = app
+        .http
+        .post(app.url("/api/analysis/gap"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 401);
+    let res = app
+        .http
+        .post(app.url("/api/analysis/gap"))
+        .bearer_auth(&resident)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 403);
     program(
         &app.pool,
         "p1",
@@ -613,6 +633,7 @@ async fn http_starts_and_reads_runs() {
     let res = app
         .http
         .post(app.url("/api/analysis/gap"))
+        .bearer_auth(&planner)
         .json(&json!({ "as_of": "2026-06-01" }))
         .send()
         .await
@@ -653,6 +674,7 @@ async fn http_starts_and_reads_runs() {
     let res = app
         .http
         .post(app.url("/api/analysis/gap"))
+        .bearer_auth(&planner)
         .json(
             &json!({ "as_of": "2026-06-01", "program_type": "pendampingan",
                        "weights": { "share": 1, "density": 0, "demand": 0, "support": 0 } }),
@@ -693,6 +715,7 @@ async fn http_starts_and_reads_runs() {
 #[tokio::test]
 async fn http_refuses_bad_parameters_in_both_languages() {
     let app = spawn_app(false).await;
+    let (_, planner) = user(&app, "perencana", "planner", None).await;
     for (body, field) in [
         (json!({ "as_of": "1 Juni" }), "as_of"),
         (json!({ "program_type": "sulap" }), "program_type"),
@@ -707,6 +730,7 @@ async fn http_refuses_bad_parameters_in_both_languages() {
             let res = app
                 .http
                 .post(app.url("/api/analysis/gap"))
+                .bearer_auth(&planner)
                 .header("accept-language", lang)
                 .json(&body)
                 .send()
@@ -726,6 +750,7 @@ async fn http_refuses_bad_parameters_in_both_languages() {
     let res = app
         .http
         .post(app.url("/api/analysis/gap"))
+        .bearer_auth(&planner)
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -735,6 +760,7 @@ async fn http_refuses_bad_parameters_in_both_languages() {
     let res = app
         .http
         .post(app.url("/api/analysis/gap"))
+        .bearer_auth(&planner)
         .json(&json!({ "colour": "red" }))
         .send()
         .await

@@ -1,9 +1,9 @@
 //! The gap analysis over HTTP: start a run, read a run, read the latest default run, compare two
 //! runs.
 //!
-//! Access (planner, official, admin) is checked by the shared `AuthUser` extractor: each handler
-//! is written so that one `auth: AuthUser` argument and
-//! `auth.require_any(&[Role::Planner, Role::Official, Role::Admin])?;` as its first line add it.
+//! Starting a run is for planners, officials and admins (checked by the shared `AuthUser`
+//! extractor, which also checks CSRF for cookie sessions). Reading runs is public: results are
+//! aggregates per area with nothing private in them, and the public map shows the latest one.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 
 use crate::analysis::gap::{GapParams, Weights, DEFAULT_CELL_M, DEFAULT_FOLLOWUP_MONTHS};
 use crate::analysis::run;
-use crate::domain::{PartnerType, ProgramType};
+use crate::api::auth::AuthUser;
+use crate::domain::{PartnerType, ProgramType, Role};
 use crate::error::{ApiError, ApiResult, Msg};
 use crate::store::gap as gap_store;
 use crate::AppState;
@@ -125,8 +126,10 @@ impl RunRequest {
 
 async fn start_run(
     State(state): State<AppState>,
+    auth: AuthUser,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    auth.require_role(&[Role::Planner, Role::Official, Role::Admin])?;
     let request: RunRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RunRequest::default()
     } else {
