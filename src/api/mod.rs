@@ -1,6 +1,11 @@
 //! The HTTP surface: one module per resource, composed into one router.
 
 mod health;
+mod ogc;
+mod ogc_export;
+mod ogc_html;
+mod ogc_openapi;
+mod tiles;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
@@ -17,6 +22,8 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     Router::new()
         .merge(health::router())
+        .merge(ogc::router())
+        .merge(tiles::router())
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))
