@@ -5,6 +5,7 @@ pub mod collections;
 pub mod features;
 pub mod import;
 pub mod migrate;
+pub mod scale;
 pub mod tile_cache;
 pub mod tiles;
 
