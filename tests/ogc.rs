@@ -208,7 +208,7 @@ async fn items_filter_page_and_link_absolutely() {
     )
     .await;
     assert_eq!(body["numberMatched"], want);
-    assert!(want >= 1 && want < 151);
+    assert!((1..151).contains(&want));
     // The same box in EPSG:4326 axis order (lat, lon) selects the same features.
     let (_, _, body2) = get_json(
         &app,
@@ -246,9 +246,7 @@ async fn datetime_and_crs() {
     let app = spawn_app(true).await;
     let want = count(
         &app.pool,
-        &format!(
-            "SELECT count(*) FROM coverage WHERE valid_to >= '2025-01-01' AND valid_from <= '2025-12-31'"
-        ),
+        "SELECT count(*) FROM coverage WHERE valid_to >= '2025-01-01' AND valid_from <= '2025-12-31'",
     )
     .await;
     let (status, _, body) = get_json(
