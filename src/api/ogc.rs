@@ -715,3 +715,38 @@ async fn item(
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::crs::SUPPORTED;
+
+    #[test]
+    fn bbox_axis_order_and_refusals() {
+        let b = parse_bbox("107.5,-7.0,107.7,-6.8", CRS84).unwrap();
+        assert_eq!(b.coords, [107.5, -7.0, 107.7, -6.8]);
+        let epsg4326 = SUPPORTED[1];
+        let b = parse_bbox("-7.0,107.5,-6.8,107.7", epsg4326).unwrap();
+        assert_eq!(b.coords, [107.5, -7.0, 107.7, -6.8]);
+        let b = parse_bbox("107.5,-7.0,0,107.7,-6.8,100", CRS84).unwrap();
+        assert_eq!(b.coords, [107.5, -7.0, 107.7, -6.8]);
+        assert!(parse_bbox("107.7,-7.0,107.5,-6.8", CRS84).is_err());
+        assert!(parse_bbox("1,2,3", CRS84).is_err());
+        assert!(parse_bbox("1,2,3,NaN", CRS84).is_err());
+        assert!(parse_bbox("0,0,200,10", CRS84).is_err());
+    }
+
+    #[test]
+    fn datetime_instants_and_intervals() {
+        let (a, b) = parse_datetime("2025-01-31").unwrap();
+        assert_eq!(a.unwrap().to_rfc3339(), "2025-01-31T00:00:00+00:00");
+        assert!(b.unwrap() > a.unwrap());
+        let (a, b) = parse_datetime("../2025-01-31T08:00:00Z").unwrap();
+        assert!(a.is_none() && b.is_some());
+        let (a, b) = parse_datetime("2025-01-01/..").unwrap();
+        assert!(a.is_some() && b.is_none());
+        assert!(parse_datetime("..").is_err());
+        assert!(parse_datetime("2025-02-01/2025-01-01").is_err());
+        assert!(parse_datetime("1 OR 1=1").is_err());
+    }
+}
