@@ -19,6 +19,8 @@ LAYERS=${LAYERS:-"proposals kelurahan"}
 TILES_PER_ZOOM=${TILES_PER_ZOOM:-100}
 CONC=${CONC:-4}
 WARM_ROUNDS=${WARM_ROUNDS:-5}
+# Cold passes (cache off, so every pass renders every tile again).
+COLD_ROUNDS=${COLD_ROUNDS:-2}
 MARTIN=${MARTIN:-$(command -v martin || echo /tmp/martin-install/bin/martin)}
 SIGAP_PORT=${SIGAP_PORT:-18931}
 MARTIN_PORT=${MARTIN_PORT:-18932}
@@ -86,7 +88,7 @@ for layer in $LAYERS; do
     SIGAP_TILE_CACHE_MB=$mb SIGAP_ADDR="127.0.0.1:$SIGAP_PORT" $SIGAP serve & pid=$!
     wait_http "http://127.0.0.1:$SIGAP_PORT/healthz"
     if [ "$mode" = cold ]; then
-      R[sigap_cold_$layer]=$(run_load "$OUT/sigap_$layer.txt" 1)
+      R[sigap_cold_$layer]=$(run_load "$OUT/sigap_$layer.txt" "$COLD_ROUNDS")
     else
       run_load "$OUT/sigap_$layer.txt" 1 >/dev/null
       R[sigap_warm_$layer]=$(run_load "$OUT/sigap_$layer.txt" "$WARM_ROUNDS")
@@ -109,7 +111,7 @@ YAML
       $MARTIN --config "$OUT/martin.yaml" >"$OUT/martin.log" 2>&1 & mpid=$!
       wait_http "http://127.0.0.1:$MARTIN_PORT/catalog"
       if [ "$mode" = cold ]; then
-        R[martin_cold_$layer]=$(run_load "$OUT/martin_$layer.txt" 1)
+        R[martin_cold_$layer]=$(run_load "$OUT/martin_$layer.txt" "$COLD_ROUNDS")
       else
         run_load "$OUT/martin_$layer.txt" 1 >/dev/null
         R[martin_warm_$layer]=$(run_load "$OUT/martin_$layer.txt" "$WARM_ROUNDS")
@@ -126,7 +128,7 @@ YAML
   { echo "\\set i random(1, $NTILES)"
     echo "SELECT z, x, y FROM bench_tiles WHERE i = :i \\gset"
   } > "$OUT/pgbench_pick.sql"
-  per_client=$(( (NTILES + CONC - 1) / CONC ))
+  per_client=$(( (NTILES * COLD_ROUNDS + CONC - 1) / CONC ))
   pgbench -n -M prepared -c "$CONC" -j 2 -t "$per_client" -f "$OUT/pgbench_$layer.sql" "$DB" > "$OUT/pgbench_$layer.out" 2>&1 || { cat "$OUT/pgbench_$layer.out" >&2; exit 1; }
   pgbench -n -M prepared -c "$CONC" -j 2 -t $((per_client * 4)) -f "$OUT/pgbench_pick.sql" "$DB" > "$OUT/pgbench_pick.out" 2>&1 || { cat "$OUT/pgbench_pick.out" >&2; exit 1; }
   tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench_$layer.out")
