@@ -5,8 +5,13 @@ pub mod auth;
 mod budget;
 mod health;
 pub mod input;
+mod ogc;
+mod ogc_export;
+mod ogc_html;
+mod ogc_openapi;
 mod open311;
 mod proposals;
+mod tiles;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
@@ -35,10 +40,12 @@ pub fn app(state: AppState) -> Router {
     let api_not_found = Router::new()
         .route("/api/{*rest}", any(error::not_found_fallback))
         .route("/ogc/{*rest}", any(error::not_found_fallback))
-        .route("/tiles/{*rest}", any(error::not_found_fallback))
         .route("/open311/{*rest}", any(error::not_found_fallback));
+    // `/tiles/{*path}` is the tiles router's own catch-all; it answers unknown shapes with 404.
     Router::new()
         .merge(health::router())
+        .merge(ogc::router())
+        .merge(tiles::router())
         .merge(auth::router())
         .merge(proposals::router())
         .merge(open311::router())
