@@ -1,0 +1,19 @@
+// The always-visible legend: each view describes its sections, the legend draws them.
+import { clear, h } from './dom.js';
+import { t } from './i18n.js';
+
+/** sections: [{title, items: [{colour, text, kind: 'fill'|'line'|'dash'|'dot'}]}] */
+export function renderLegend(el, sections) {
+  clear(el);
+  el.append(h('h3', {}, t('legend.title')));
+  for (const s of sections) {
+    if (s.title) el.append(h('h3', {}, s.title));
+    el.append(
+      h('ul', {}, s.items.map((i) => {
+        const kind = i.kind || 'fill';
+        const style = kind === 'fill' || kind === 'dot' ? `background:${i.colour}` : `border-top-color:${i.colour}`;
+        return h('li', {}, h('span', { class: `sw ${kind === 'fill' ? '' : kind}`, style, 'aria-hidden': 'true' }), i.text);
+      })),
+    );
+  }
+}
