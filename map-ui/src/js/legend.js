@@ -2,7 +2,8 @@
 import { clear, h } from './dom.js';
 import { t } from './i18n.js';
 
-/** sections: [{title, items: [{colour, text, kind: 'fill'|'line'|'dash'|'dot'}]}] */
+/** sections: [{title, items: [{colour, text, kind: 'fill'|'line'|'wline'|'dash'|'dot'}]}]
+ *  ('wline' is a white line, drawn over a dark swatch so that it shows on the legend's white.) */
 export function renderLegend(el, sections) {
   clear(el);
   el.append(h('h3', {}, t('legend.title')));
@@ -11,7 +12,7 @@ export function renderLegend(el, sections) {
     el.append(
       h('ul', {}, s.items.map((i) => {
         const kind = i.kind || 'fill';
-        const style = kind === 'fill' || kind === 'dot' ? `background:${i.colour}` : `border-top-color:${i.colour}`;
+        const style = kind === 'fill' || kind === 'dot' ? `background:${i.colour}` : kind === 'wline' ? '' : `border-top-color:${i.colour}`;
         return h('li', {}, h('span', { class: `sw ${kind === 'fill' ? '' : kind}`, style, 'aria-hidden': 'true' }), i.text);
       })),
     );

@@ -134,7 +134,8 @@ export default {
         const br = quantileBreaks(lowIncome, 5);
         map.setPaintProperty('kel-fill', 'fill-color', stepExpression('low_income_households', br, VIRIDIS));
         map.setLayoutProperty('gap-fill', 'visibility', 'none');
-        classes = stepClasses(br, VIRIDIS, Math.min(...lowIncome.filter(Number.isFinite)), Math.max(...lowIncome.filter(Number.isFinite)));
+        const finite = lowIncome.filter(Number.isFinite);
+        classes = finite.length ? stepClasses(br, VIRIDIS, Math.min(...finite), Math.max(...finite)) : [];
       } else {
         const key = state.metric === 'coverage_pct' ? covKey : scoreKey;
         colours = state.metric === 'coverage_pct' ? CIVIDIS : VIRIDIS;
@@ -156,7 +157,7 @@ export default {
       map.setLayoutProperty('gap-cells', 'visibility', state.showCells ? 'visible' : 'none');
       map.setLayoutProperty('proposals', 'visibility', state.showProposals ? 'visible' : 'none');
       if (state.showCells) cellsStyle();
-      const lines = [{ colour: '#222222', text: t('legend.kecamatan'), kind: 'line' }, { colour: '#ffffff', text: t('legend.kelurahan'), kind: 'line' }];
+      const lines = [{ colour: '#222222', text: t('legend.kecamatan'), kind: 'line' }, { colour: '#ffffff', text: t('legend.kelurahan'), kind: 'wline' }];
       if (state.showCoverage) lines.push({ colour: '#555555', text: t('legend.coverage_area'), kind: 'dash' });
       if (state.showCells) lines.push({ colour: VIRIDIS[4], text: t('legend.gap_cells') });
       legend.push({ items: lines });

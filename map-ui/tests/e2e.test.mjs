@@ -1,0 +1,156 @@
+// End-to-end: the real server on a fresh database with the Bandung sample, driven through the
+// real map in Chromium. Run by `npm test` (after `cargo build` and `npm run build`).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { STAFF, login, openApp, pixelOverKelurahan, screenshots, startWorld } from './harness.mjs';
+
+let world;
+// Carried from the resident's submission to the moderator and the supporter.
+const submitted = { title: `Drainase tersumbat di gang ${process.pid}`, code: null, id: null, lngLat: null };
+
+before(async () => {
+  world = await startWorld();
+});
+after(async () => {
+  await world?.stop();
+});
+
+async function renderedKelurahan(page) {
+  return page.evaluate(() => {
+    const feats = window.sigap.map.queryRenderedFeatures({ layers: ['kel-fill'] });
+    return { count: feats.length, codes: [...new Set(feats.map((f) => f.properties.code))], layers: [...new Set(feats.map((f) => f.sourceLayer))] };
+  });
+}
+
+describe('map', () => {
+  test('the map loads and draws kelurahan from our vector tiles', async () => {
+    const { context, page } = await openApp(world.browser, world.base);
+    const ms = await page.evaluate(() => window.sigap.firstRender);
+    console.log(`first map render (kelurahan drawn): ${Math.round(ms)} ms`);
+    const r = await renderedKelurahan(page);
+    assert.ok(r.codes.length >= 20, `expected many kelurahan drawn, got ${r.codes.length}: ${page.errors}`);
+    assert.deepEqual(r.layers, ['kelurahan']);
+    for (const c of r.codes) assert.match(c, /^32\.73\.\d{2}\.\d{4}$/);
+    // Its panel: indicators in Indonesian number format, from the OGC items endpoint.
+    const code = r.codes[0];
+    await page.selectOption('select[name=kelurahan]', code);
+    await page.waitForSelector('#kel-title');
+    const kel = await fetch(`${world.base}/ogc/collections/kelurahan/items/${code}?f=json`).then((x) => x.json());
+    const pop = new Intl.NumberFormat('id-ID').format(kel.properties.population);
+    assert.ok((await page.textContent('#kel-detail')).includes(pop), `panel shows population ${pop}`);
+    await page.screenshot({ path: join(screenshots, 'peta-cakupan.png') });
+    await context.close();
+  });
+
+  test('switching language changes the labels', async () => {
+    const { context, page } = await openApp(world.browser, world.base);
+    assert.equal((await page.textContent('#nav-cakupan')).trim(), 'Peta Cakupan');
+    assert.equal(await page.getAttribute('html', 'lang'), 'id');
+    await page.selectOption('#lang', 'en');
+    await page.waitForFunction(() => document.querySelector('#nav-cakupan').textContent.trim() === 'Coverage map');
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    assert.equal((await page.textContent('#auth-btn')).trim(), 'Log in');
+    assert.ok((await page.textContent('.approx')).includes('approximate'));
+    await page.selectOption('#lang', 'id');
+    await page.waitForFunction(() => document.querySelector('#nav-cakupan').textContent.trim() === 'Peta Cakupan');
+    await context.close();
+  });
+
+  test('a resident pins a proposal and sees its tracking code', async () => {
+    const { context, page } = await openApp(world.browser, world.base, { hash: '#usulan' });
+    await page.click('#pin-btn');
+    const px = await pixelOverKelurahan(page);
+    assert.ok(px, 'a kelurahan is drawn near the centre');
+    await page.mouse.click(px.x, px.y);
+    await page.waitForSelector('#proposal-form:not([hidden])');
+    await page.selectOption('#proposal-form [name=category]', 'drainase');
+    await page.fill('#proposal-form [name=title]', submitted.title);
+    await page.fill('#proposal-form [name=description]', 'Saluran air tersumbat sampah, banjir setiap hujan.');
+    await page.fill('#proposal-form [name=estimated_cost_idr]', '1250000');
+    await page.waitForSelector('#nearby h3');
+    await page.click('#send-btn');
+    await page.waitForSelector('#tracking-code');
+    submitted.code = (await page.textContent('#tracking-code')).trim();
+    assert.ok(submitted.code.length >= 6, `tracking code ${submitted.code}`);
+    const tracked = await fetch(`${world.base}/api/proposals/track/${submitted.code}`).then((x) => x.json());
+    assert.equal(tracked.title, submitted.title);
+    assert.equal(tracked.status, 'diajukan');
+    submitted.id = tracked.id;
+    submitted.lngLat = await page.evaluate(({ x, y }) => {
+      const r = window.sigap.map.getCanvas().getBoundingClientRect();
+      const ll = window.sigap.map.unproject([x - r.left, y - r.top]);
+      return [ll.lng, ll.lat];
+    }, px);
+    await page.screenshot({ path: join(screenshots, 'usulan-warga.png') });
+    await context.close();
+  });
+
+  test('a moderator approves it, and it then appears on the public map', async () => {
+    assert.ok(submitted.id, 'the proposal was submitted');
+    const mod = await openApp(world.browser, world.base);
+    await login(mod.page, STAFF.moderator);
+    await mod.page.click('#nav-moderasi');
+    await mod.page.click(`#mod-queue button[data-id="${submitted.id}"]`);
+    await mod.page.waitForSelector('#approve-btn');
+    await mod.page.screenshot({ path: join(screenshots, 'moderasi.png') });
+    await mod.page.click('#approve-btn');
+    await mod.page.waitForFunction((id) => !document.querySelector(`#mod-queue button[data-id="${id}"]`), submitted.id);
+    await mod.context.close();
+
+    const pub = await openApp(world.browser, world.base, { hash: '#usulan' });
+    await pub.page.evaluate((c) => window.sigap.map.jumpTo({ center: c, zoom: 16 }), submitted.lngLat);
+    await pub.page.waitForFunction((title) => window.sigap.map.queryRenderedFeatures({ layers: ['proposals'] })
+      .some((f) => f.properties.title === title && f.properties.status === 'diverifikasi'), submitted.title, { timeout: 20000 });
+    await pub.context.close();
+  });
+
+  test('a resident supports it', async () => {
+    const { context, page } = await openApp(world.browser, world.base, { hash: '#usulan' });
+    await page.click('#auth-btn');
+    await page.click('#auth-switch');
+    await page.fill('#auth-form [name=username]', `warga${process.pid}`);
+    await page.fill('#auth-form [name=password]', 'warga-e2e-pass-1');
+    await page.fill('#auth-form [name=display_name]', 'Warga Uji');
+    await page.click('#auth-submit');
+    await page.waitForFunction(() => window.sigap.user?.role === 'resident');
+    await page.evaluate((c) => window.sigap.map.jumpTo({ center: c, zoom: 16 }), submitted.lngLat);
+    const px = await page.waitForFunction((title) => {
+      const map = window.sigap.map;
+      const f = map.queryRenderedFeatures({ layers: ['proposals'] }).find((x) => x.properties.title === title);
+      if (!f) return null;
+      const p = map.project(f.geometry.coordinates);
+      const r = map.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    }, submitted.title, { timeout: 20000 }).then((h) => h.jsonValue());
+    await page.mouse.click(px.x, px.y);
+    await page.waitForSelector('#support-btn');
+    assert.equal((await page.textContent('.prop-title')).trim(), submitted.title);
+    await page.click('#support-btn');
+    await page.waitForFunction(() => document.querySelector('#support-btn').getAttribute('aria-pressed') === 'true');
+    assert.match(await page.textContent('.support-count'), /^1 dukungan$/);
+    const after = await fetch(`${world.base}/api/proposals/${submitted.id}`).then((x) => x.json());
+    assert.equal(after.support_count, 1);
+    await context.close();
+  });
+
+  test('at 360×640 the main controls can be reached', async () => {
+    const { context, page } = await openApp(world.browser, world.base, { viewport: { width: 360, height: 640 } });
+    const controls = ['#nav-cakupan', '#nav-usulan', '#lang', '#auth-btn', 'select[name=metric]', 'input[name=as_of]', '.legend'];
+    for (const sel of controls) {
+      const box = await page.locator(sel).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 360 && box.width > 0, `${sel} is on screen: ${JSON.stringify(box)}`);
+    }
+    // Keyboard: Tab reaches the navigation, the language, the login and the first filter.
+    const reached = new Set();
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      reached.add(await page.evaluate(() => document.activeElement?.id || document.activeElement?.name || ''));
+    }
+    for (const id of ['nav-cakupan', 'nav-usulan', 'lang', 'auth-btn', 'metric']) assert.ok(reached.has(id), `Tab reaches ${id}: ${[...reached]}`);
+    const r = await renderedKelurahan(page);
+    assert.ok(r.count > 0, 'the map draws kelurahan on a phone too');
+    await page.screenshot({ path: join(screenshots, 'ponsel-360x640.png') });
+    await context.close();
+  });
+});
