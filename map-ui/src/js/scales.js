@@ -28,9 +28,9 @@ export function quantileBreaks(values, classes) {
   return out;
 }
 
-/** A MapLibre `step` colour expression over property `prop`, grey where it is missing. */
-export function stepExpression(prop, breaks, colours) {
-  const value = ['to-number', ['get', prop]];
+/** A MapLibre `step` colour expression over property `prop` (times `factor`), grey where it is missing. */
+export function stepExpression(prop, breaks, colours, factor = 1) {
+  const value = ['*', ['to-number', ['get', prop]], factor];
   if (breaks.length === 0) return ['case', ['has', prop], colours[Math.floor(colours.length / 2)], NO_DATA];
   const step = ['step', value, colours[0]];
   breaks.forEach((b, i) => step.push(b, colours[Math.round(((i + 1) * (colours.length - 1)) / breaks.length)]));

@@ -49,6 +49,14 @@ function activeOn(p, s) {
   return from <= s.date && to >= s.date && (!s.programType || p.program_type === s.programType) && (!s.partnerType || p.partner_type === s.partnerType);
 }
 
+/** A gap component as a person reads it: fractions as %, areas in km², money in Rp. */
+function gapValue(key, v) {
+  if (key.endsWith('_fraction')) return `${fmtNum(v * 100, 1)}%`;
+  if (key.endsWith('_m2')) return `${fmtNum(v / 1e6, 2)} km²`;
+  if (key.endsWith('_idr')) return fmtIdr(v);
+  return fmtNum(v, 2);
+}
+
 export default {
   id: 'cakupan',
   title: 'nav.coverage',
@@ -93,7 +101,9 @@ export default {
     );
 
     const [kel, gap, cov] = await Promise.all([load('kel', 'kelurahan'), load('gap', 'gap_kelurahan'), load('cov', 'coverage')]);
-    const covKey = gapKey(gap, /^coverage_pct$/, /cover.*(pct|percent)/, /^covered_pct$/);
+    const covKey = gapKey(gap, /^covered_fraction$/, /^coverage_pct$/, /cover.*(pct|percent|fraction)/);
+    // Fractions (0–1) are drawn and shown as percentages.
+    const covFactor = covKey && /fraction/.test(covKey) ? 100 : 1;
     const scoreKey = gapKey(gap, /^gap_score$/, /^score$/, /gap.*score/);
     if (gap.length === 0) note.textContent = t('cov.no_gap_run');
 
@@ -141,9 +151,10 @@ export default {
         colours = state.metric === 'coverage_pct' ? CIVIDIS : VIRIDIS;
         const br = state.metric === 'coverage_pct' ? [20, 40, 60, 80] : quantileBreaks(scores, 5);
         map.setPaintProperty('kel-fill', 'fill-color', NO_DATA);
-        if (key) map.setPaintProperty('gap-fill', 'fill-color', stepExpression(key, br, colours));
+        const factor = state.metric === 'coverage_pct' ? covFactor : 1;
+        if (key) map.setPaintProperty('gap-fill', 'fill-color', stepExpression(key, br, colours, factor));
         map.setLayoutProperty('gap-fill', 'visibility', key ? 'visible' : 'none');
-        const vals = gap.map((f) => Number(f.properties[key])).filter(Number.isFinite);
+        const vals = gap.map((f) => Number(f.properties[key]) * factor).filter(Number.isFinite);
         classes = key && vals.length ? stepClasses(br, colours, state.metric === 'coverage_pct' ? 0 : Math.min(...vals), state.metric === 'coverage_pct' ? 100 : Math.max(...vals)) : [];
       }
       legend.push({
@@ -182,7 +193,7 @@ export default {
         map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 14, duration: 600 });
       }
       const p = k.properties;
-      const g = gap.find((f) => f.properties.code === code)?.properties;
+      const g = gap.find((f) => (f.properties.code ?? f.properties.kelurahan_code ?? f.id) === code)?.properties;
       const reaching = cov.filter((f) => activeOn(f.properties, state) && intersects(f.geometry, k.geometry));
       clear(detail).append(
         h('h3', { tabindex: '-1', id: 'kel-title' }, t('kel.heading', { name: p.name })),
@@ -205,7 +216,7 @@ export default {
         h('h3', {}, t('kel.gap')),
         g ? h('dl', { class: 'kv' }, Object.entries(g)
           .filter(([key, v]) => typeof v === 'number' && key !== 'code')
-          .flatMap(([key, v]) => [h('dt', {}, has(`gap.${key}`) ? t(`gap.${key}`) : key.replaceAll('_', ' ')), h('dd', {}, key.endsWith('_idr') ? fmtIdr(v) : fmtNum(v, 2))]))
+          .flatMap(([key, v]) => [h('dt', {}, has(`gap.${key}`) ? t(`gap.${key}`) : key.replaceAll('_', ' ')), h('dd', {}, gapValue(key, v))]))
           : h('p', { class: 'muted' }, t('kel.no_gap')),
         h('h3', {}, t('kel.proposals')),
         h('div', { id: 'kel-proposals' }, t('common.loading')),
