@@ -27,13 +27,17 @@ pub use api::app;
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<config::ServeConfig>,
+    /// In-memory rate limiters (login, anonymous submissions).
+    pub limits: Arc<api::auth::Limits>,
 }
 
 impl AppState {
     pub fn new(pool: Pool, config: config::ServeConfig) -> Self {
+        let limits = Arc::new(api::auth::Limits::new(&config));
         Self {
             pool,
             config: Arc::new(config),
+            limits,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! The HTTP surface: one module per resource, composed into one router.
 
+pub mod auth;
 mod health;
+pub mod input;
+mod proposals;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Router};
@@ -10,6 +13,15 @@ use tower_http::trace::TraceLayer;
 use crate::error;
 use crate::AppState;
 
+/// A pooled connection, or 503 when the database cannot be reached.
+pub(crate) async fn conn(state: &AppState) -> error::ApiResult<deadpool_postgres::Client> {
+    Ok(state
+        .pool
+        .get()
+        .await
+        .map_err(crate::store::StoreError::from)?)
+}
+
 /// The whole application router, as `sigap serve` runs it and as the tests drive it.
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
@@ -17,6 +29,8 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit_bytes;
     Router::new()
         .merge(health::router())
+        .merge(auth::router())
+        .merge(proposals::router())
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

@@ -1,8 +1,11 @@
-//! Types with meaning and no I/O: administrative codes and the vocabularies of partners,
-//! programs and proposals.
+//! Types with meaning and no I/O: administrative codes, the vocabularies of partners, programs
+//! and proposals, credentials, roles and the proposal lifecycle.
 
 pub mod codes;
+pub mod credentials;
+pub mod lifecycle;
 pub mod vocab;
 
 pub use codes::{new_tracking_code, AreaCode, AreaLevel};
+pub use lifecycle::{check_transition, roles_for, IllegalTransition, Role, TransitionKind};
 pub use vocab::{PartnerType, ProgramType, ProposalCategory, ProposalStatus};

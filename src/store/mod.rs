@@ -1,8 +1,11 @@
 //! The database: the connection pool, migrations, and one module per table family. The only
 //! place that speaks SQL.
 
+pub mod audit;
 pub mod import;
 pub mod migrate;
+pub mod proposals;
+pub mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 
