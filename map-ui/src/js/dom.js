@@ -25,7 +25,18 @@ export function field(text, control) {
   return [h('label', { for: control.id }, text), control];
 }
 
+/** Appends children, skipping null/false (native append would print "null"). */
+export function add(el, ...children) {
+  el.append(...children.flat(2).filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;
+}
+
+/** Replaces the children of `el`. */
+export function fill(el, ...children) {
+  return add(clear(el), ...children);
 }

@@ -150,6 +150,7 @@ async function start() {
   onLanguage(() => {
     renderWho();
     renderLegend($('#legend'), app.legendSections);
+    app.map?.setNote();
     if (app.view) app.rerender();
   });
   wireAuth();

@@ -23,7 +23,6 @@ async function tileSource() {
     tiles: [`${origin}/tiles/sigap/{z}/{x}/{y}.mvt`],
     minzoom: tj?.minzoom ?? 0,
     maxzoom: tj?.maxzoom ?? 14,
-    attribution: t('map.approx_note'),
   };
   if (Array.isArray(tj?.bounds)) src.bounds = tj.bounds;
   return { src, tj };
@@ -67,7 +66,7 @@ export async function createMap(container) {
     container,
     style: { version: 8, sources, layers },
     ...BANDUNG,
-    attributionControl: { compact: false, customAttribution: t('map.approx_note') },
+    attributionControl: false,
     cooperativeGestures: false,
     keyboard: true,
     maxPitch: 0,
@@ -75,7 +74,15 @@ export async function createMap(container) {
   if (Array.isArray(tj?.bounds)) opts.bounds = tj.bounds;
   const map = new maplibregl.Map(opts);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  map.getCanvas().setAttribute('aria-label', t('map.label'));
+  // The attribution carries the "boundaries are approximate" note; rebuilt on a language switch.
+  let attribution = null;
+  map.setNote = () => {
+    if (attribution) map.removeControl(attribution);
+    attribution = new maplibregl.AttributionControl({ compact: false, customAttribution: t('map.approx_note') });
+    map.addControl(attribution, 'bottom-right');
+    map.getCanvas().setAttribute('aria-label', t('map.label'));
+  };
+  map.setNote();
   let version = 0;
   map.sigapRefresh = () => {
     version += 1;

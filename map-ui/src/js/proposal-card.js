@@ -1,7 +1,7 @@
 // One proposal, as residents and moderators see it: status, supports, history, photo, and the
 // support button for logged-in residents. Shared by the proposals and moderation views.
 import { del, get, post } from './api.js';
-import { clear, h } from './dom.js';
+import { h, fill } from './dom.js';
 import { fmtDate, fmtIdr, fmtNum, label, t } from './i18n.js';
 import { STATUS_COLOURS } from './scales.js';
 
@@ -19,12 +19,12 @@ export function statusBadge(status) {
 
 /** Fills `box` with the proposal `id` (or, with `tracking`, the one behind a tracking code). */
 export async function renderProposal(app, box, { id, tracking }) {
-  clear(box).append(h('p', { class: 'muted' }, t('common.loading')));
+  fill(box, h('p', { class: 'muted' }, t('common.loading')));
   let p;
   try {
     p = tracking ? await get(`/api/proposals/track/${encodeURIComponent(tracking)}`) : await get(`/api/proposals/${encodeURIComponent(id)}`);
   } catch (e) {
-    clear(box).append(h('p', { class: 'error', role: 'alert' }, e.message));
+    fill(box, h('p', { class: 'error', role: 'alert' }, e.message));
     return null;
   }
   const count = h('span', { class: 'support-count' }, t('prop.supports', { n: fmtNum(p.support_count ?? 0) }));
@@ -48,7 +48,7 @@ export async function renderProposal(app, box, { id, tracking }) {
     }
   });
   const isPublic = !['diajukan', 'ditolak', 'digabung'].includes(p.status);
-  clear(box).append(
+  fill(box, 
     h('h3', { tabindex: '-1', class: 'prop-title' }, p.title),
     h('p', {}, statusBadge(p.status), ' ', label('category', p.category), ' · ', count),
     p.tracking_code ? h('p', { class: 'muted' }, `${t('prop.tracking_code')}: `, h('code', {}, p.tracking_code)) : null,

@@ -2,7 +2,7 @@
 // per kecamatan against need, a comparison of two scenarios, and CSV/XLSX exports.
 // Built against docs/api.md (/api/budget/...); the shell disables this view where it answers 404.
 import { get, post } from '../api.js';
-import { clear, field, h } from '../dom.js';
+import { field, h, fill, add } from '../dom.js';
 import { fmtIdr, fmtNum, t } from '../i18n.js';
 import { VIRIDIS, CIVIDIS } from '../scales.js';
 import { lonLatOf } from '../proposal-card.js';
@@ -19,12 +19,12 @@ export default {
     this.unmount = () => map.setPins([]);
     app.setLegend([{ title: t('bud.results'), items: [
       { colour: VIRIDIS[3], text: t('bud.funded'), kind: 'dot' }, { colour: CIVIDIS[2], text: t('bud.ranking'), kind: 'dot' }] }]);
-    panel.append(h('h2', {}, t('bud.heading')));
+    add(panel, h('h2', {}, t('bud.heading')));
     let ranking;
     try {
       ranking = rowsOf(await get('/api/budget/ranking'), 'items', 'ranking', 'proposals');
     } catch (e) {
-      panel.append(h('p', { class: 'muted' }, e.status === 404 ? t('bud.unavailable') : e.message));
+      add(panel, h('p', { class: 'muted' }, e.status === 404 ? t('bud.unavailable') : e.message));
       return;
     }
     const pinsOf = (rows, colour) => rows.map((r) => ({ r, at: lonLatOf(r) })).filter((x) => x.at)
@@ -57,7 +57,7 @@ export default {
     const compareSel = h('select', { name: 'compare' });
     const compareOut = h('div', { id: 'budget-compare' });
 
-    panel.append(h('h3', {}, t('bud.ranking')),
+    add(panel, h('h3', {}, t('bud.ranking')),
       h('div', { style: 'max-height:260px;overflow:auto' }, h('table', { id: 'ranking' },
         h('thead', {}, h('tr', {}, h('th', { class: 'num' }, t('bud.rank')), h('th', {}, t('bud.title')), h('th', {}, t('bud.kecamatan')),
           h('th', { class: 'num' }, t('bud.score')), h('th', { class: 'num' }, t('bud.cost')))), tbody)),
@@ -69,7 +69,7 @@ export default {
       const perKec = rowsOf(r, 'per_kecamatan', 'kecamatan');
       map.setPins([...pinsOf(ranking, CIVIDIS[2]), ...pinsOf(funded, VIRIDIS[3])]);
       const maxShare = Math.max(0.0001, ...perKec.flatMap((k) => [Number(k.alloc_share ?? 0), Number(k.need_share ?? 0)]));
-      clear(results).append(
+      fill(results, 
         h('h3', {}, t('bud.results')), h('p', {}, t('bud.method', { method: r.method ?? '' })),
         h('table', { id: 'results-table' }, h('thead', {}, h('tr', {}, h('th', {}, t('bud.title')), h('th', { class: 'num' }, t('bud.cost')))),
           h('tbody', {}, funded.map((f) => h('tr', {}, h('td', {}, f.title), h('td', { class: 'num' }, fmtIdr(f.estimated_cost_idr ?? f.cost_idr)))))),
@@ -85,14 +85,14 @@ export default {
           h('a', { href: `/api/budget/scenarios/${id}?f=xlsx`, download: '' }, t('bud.export_xlsx'))),
       );
       if (scenarios.length > 1) {
-        clear(compareSel).append(...scenarios.filter((s) => s.id !== id).map((s) => h('option', { value: s.id }, s.name)));
-        results.append(...field(t('bud.compare'), compareSel), h('div', { class: 'row' }, h('button', { type: 'button', onclick: async () => {
+        fill(compareSel, ...scenarios.filter((s) => s.id !== id).map((s) => h('option', { value: s.id }, s.name)));
+        add(results, ...field(t('bud.compare'), compareSel), h('div', { class: 'row' }, h('button', { type: 'button', onclick: async () => {
           try {
             const c = await get(`/api/budget/compare?a=${encodeURIComponent(compareSel.value)}&b=${encodeURIComponent(id)}`);
             const list = (k) => rowsOf(c, k).map((x) => h('li', {}, x.title ?? x.id));
-            clear(compareOut).append(h('h4', {}, t('bud.only_a')), h('ul', {}, list('only_a')), h('h4', {}, t('bud.only_b')), h('ul', {}, list('only_b')));
+            fill(compareOut, h('h4', {}, t('bud.only_a')), h('ul', {}, list('only_a')), h('h4', {}, t('bud.only_b')), h('ul', {}, list('only_b')));
           } catch (e) {
-            clear(compareOut).append(h('p', { class: 'error' }, e.message));
+            fill(compareOut, h('p', { class: 'error' }, e.message));
           }
         } }, t('bud.compare_go'))), compareOut);
       }

@@ -1,7 +1,7 @@
 // Peta Cakupan: where programs reach, for planners. Choropleth, program filters, the as-of date,
 // the latest gap run's cells, and a kelurahan panel built from the OGC items endpoints.
 import { ogcItems } from '../api.js';
-import { clear, field, h } from '../dom.js';
+import { field, h, fill, add } from '../dom.js';
 import { fmtDate, fmtIdr, fmtNum, has, label, t } from '../i18n.js';
 import { bbox, intersects } from '../geo.js';
 import { CIVIDIS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
@@ -85,7 +85,7 @@ export default {
     const note = h('p', { class: 'muted', role: 'status' });
     const detail = h('section', { id: 'kel-detail', 'aria-live': 'polite' });
 
-    panel.append(
+    add(panel, 
       h('h2', {}, t('cov.heading')),
       h('p', { class: 'muted' }, t('cov.intro')),
       ...field(t('cov.choropleth'), metricSel),
@@ -195,7 +195,7 @@ export default {
       const p = k.properties;
       const g = gap.find((f) => (f.properties.code ?? f.properties.kelurahan_code ?? f.id) === code)?.properties;
       const reaching = cov.filter((f) => activeOn(f.properties, state) && intersects(f.geometry, k.geometry));
-      clear(detail).append(
+      fill(detail, 
         h('h3', { tabindex: '-1', id: 'kel-title' }, t('kel.heading', { name: p.name })),
         h('p', { class: 'muted' }, `${t('kel.kecamatan')} ${p.kecamatan_name ?? ''} · ${t('kel.code')} ${p.code}`),
         h('h3', {}, t('kel.indicators')),
@@ -226,7 +226,7 @@ export default {
       const mine = props.filter((f) => f.properties.kelurahan_code === code);
       const box = detail.querySelector('#kel-proposals');
       if (!box) return;
-      clear(box).append(mine.length === 0 ? h('p', { class: 'muted' }, t('kel.no_proposals'))
+      fill(box, mine.length === 0 ? h('p', { class: 'muted' }, t('kel.no_proposals'))
         : h('ul', { class: 'list' }, mine.map((f) => h('li', {}, h('strong', {}, f.properties.title), h('br'),
           `${label('status', f.properties.status)} · ${label('category', f.properties.category)} · ${t('prop.supports', { n: fmtNum(f.properties.support_count ?? 0) })}`))));
     }

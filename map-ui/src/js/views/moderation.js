@@ -1,7 +1,7 @@
 // Moderation: the queue (oldest first) with each proposal pinned on the map and its nearby
 // duplicates beside it; approve, reject with a public reason, or merge into a duplicate.
 import { get, post } from '../api.js';
-import { clear, field, h } from '../dom.js';
+import { clear, field, h, fill, add } from '../dom.js';
 import { fmtDate, fmtNum, label, t } from '../i18n.js';
 import { STATUS_COLOURS } from '../scales.js';
 import { lonLatOf, statusBadge } from '../proposal-card.js';
@@ -14,12 +14,11 @@ export default {
     const map = app.map;
     this.unmount = () => map.setPins([]);
     app.setLegend([{ title: t('legend.proposal_status'), items: [
-      { colour: STATUS_COLOURS.diajukan, text: label('status', 'diajukan'), kind: 'dot' },
-      { colour: STATUS_COLOURS.digabung, text: t('mod.duplicates'), kind: 'dot' }] }]);
+      { colour: STATUS_COLOURS.diajukan, text: label('status', 'diajukan'), kind: 'dot' }] }]);
     const list = h('ul', { class: 'list', id: 'mod-queue' });
     const heading = h('h3', {});
     const detail = h('section', { id: 'mod-detail', 'aria-live': 'polite' });
-    panel.append(h('h2', {}, t('mod.heading')), heading, list, detail);
+    add(panel, h('h2', {}, t('mod.heading')), heading, list, detail);
     if (!app.hasRole('moderator')) {
       heading.textContent = t('mod.need_login');
       return;
@@ -36,9 +35,9 @@ export default {
         return;
       }
       heading.textContent = t('mod.queue', { n: fmtNum(items.length) });
-      if (items.length === 0) list.append(h('li', { class: 'muted' }, t('mod.empty')));
+      if (items.length === 0) add(list, h('li', { class: 'muted' }, t('mod.empty')));
       for (const p of items) {
-        list.append(h('li', {}, h('button', { type: 'button', class: 'link', dataset: { id: p.id }, onclick: () => select(p) }, p.title),
+        add(list, h('li', {}, h('button', { type: 'button', class: 'link', dataset: { id: p.id }, onclick: () => select(p) }, p.title),
           h('br'), h('span', { class: 'muted' }, `${label('category', p.category)} · ${p.kelurahan_code ?? ''} · ${fmtDate(p.created_at)}`)));
       }
     }
@@ -68,7 +67,7 @@ export default {
           msg.className = 'error';
         }
       };
-      clear(detail).append(
+      fill(detail, 
         h('h3', { tabindex: '-1', id: 'mod-title' }, p.title),
         h('p', {}, statusBadge(p.status), ' ', label('category', p.category)),
         h('p', {}, p.description || ''),

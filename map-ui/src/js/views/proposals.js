@@ -1,7 +1,7 @@
 // Usulan Warga: residents pin a need, see similar proposals nearby (and may support one instead),
 // send, and keep the tracking code; published proposals are points coloured by status.
 import { get, request } from '../api.js';
-import { clear, field, h } from '../dom.js';
+import { clear, field, h, fill, add } from '../dom.js';
 import { fmtNum, label, t } from '../i18n.js';
 import { STATUS_COLOURS } from '../scales.js';
 import { renderProposal } from '../proposal-card.js';
@@ -47,12 +47,12 @@ export default {
     const nearby = h('div', { id: 'nearby', 'aria-live': 'polite' });
     const error = h('p', { class: 'error', role: 'alert' });
     const send = h('button', { type: 'submit', class: 'primary', id: 'send-btn' }, t('prop.send'));
-    form.append(where, ...field(t('prop.category'), category), ...field(t('prop.title'), title),
+    add(form, where, ...field(t('prop.category'), category), ...field(t('prop.title'), title),
       h('p', { class: 'muted', id: 'title-help' }, t('prop.title_help')),
       ...field(t('prop.description'), description), ...field(t('prop.cost'), cost), ...field(t('prop.photo'), photo),
       nearby, error, h('div', { class: 'row' }, send));
 
-    panel.append(h('h2', {}, t('prop.heading')), h('p', { class: 'muted' }, t('prop.intro')),
+    add(panel, h('h2', {}, t('prop.heading')), h('p', { class: 'muted' }, t('prop.intro')),
       h('div', { class: 'row' }, pinBtn, centreBtn), hint, form, result, detail,
       h('h3', {}, t('prop.track')), trackForm);
 
@@ -88,9 +88,9 @@ export default {
       } catch {
         list = [];
       }
-      nearby.append(h('h3', {}, t('prop.nearby')));
-      if (list.length === 0) return nearby.append(h('p', { class: 'muted' }, t('prop.nearby_none')));
-      nearby.append(h('p', {}, t('prop.nearby_intro')), h('ul', { class: 'list' }, list.map((p) => h('li', {},
+      add(nearby, h('h3', {}, t('prop.nearby')));
+      if (list.length === 0) return add(nearby, h('p', { class: 'muted' }, t('prop.nearby_none')));
+      add(nearby, h('p', {}, t('prop.nearby_intro')), h('ul', { class: 'list' }, list.map((p) => h('li', {},
         h('strong', {}, p.title), ` · ${label('category', p.category)} · ${label('status', p.status)} · ${t('prop.distance', { m: fmtNum(Math.round(p.distance_m)) })} · ${t('prop.supports', { n: fmtNum(p.support_count) })}`,
         h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => openProposal(p.id) }, t('prop.support_instead')))))));
     }
@@ -140,7 +140,7 @@ export default {
         form.hidden = true;
         loc = null;
         map.setPins([]);
-        clear(result).append(
+        fill(result, 
           h('h3', { tabindex: '-1', id: 'sent-title' }, t('prop.sent')),
           h('p', {}, t('prop.tracking_code')), h('p', {}, h('span', { class: 'code', id: 'tracking-code' }, r.tracking_code)),
           h('p', { class: 'muted' }, t('prop.tracking_help')),
