@@ -6,6 +6,7 @@ pub mod input;
 mod proposals;
 
 use axum::extract::DefaultBodyLimit;
+use axum::routing::any;
 use axum::{middleware, Router};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -27,10 +28,16 @@ pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
     let index = static_dir.join("index.html");
     let body_limit = state.config.body_limit_bytes;
+    // Unknown API paths answer problem+json; any other path is the map's (a single-page app).
+    let api_not_found = Router::new()
+        .route("/api/{*rest}", any(error::not_found_fallback))
+        .route("/ogc/{*rest}", any(error::not_found_fallback))
+        .route("/tiles/{*rest}", any(error::not_found_fallback));
     Router::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(proposals::router())
+        .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

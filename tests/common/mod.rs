@@ -178,6 +178,15 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new(with_sample: bool) -> TestDb {
         let template = ensure_template(with_sample).await;
+        Self::create(&format!("TEMPLATE {}", quote(&template))).await
+    }
+
+    /// A database with nothing in it, not even the schema.
+    pub async fn blank() -> TestDb {
+        Self::create("").await
+    }
+
+    async fn create(template_clause: &str) -> TestDb {
         let name = format!(
             "sigap_test_{}_{}",
             std::process::id(),
@@ -193,12 +202,11 @@ impl TestDb {
             .expect("drop leftover");
         client
             .batch_execute(&format!(
-                "CREATE DATABASE {} TEMPLATE {}",
-                quote(&name),
-                quote(&template)
+                "CREATE DATABASE {} {template_clause}",
+                quote(&name)
             ))
             .await
-            .expect("clone template");
+            .expect("create test database");
         TestDb {
             config: db_config(&name),
             name,
@@ -255,7 +263,11 @@ impl TestApp {
 }
 
 pub async fn spawn_app(with_sample: bool) -> TestApp {
-    let db = TestDb::new(with_sample).await;
+    serve(TestDb::new(with_sample).await).await
+}
+
+/// Runs the app on the given database.
+pub async fn serve(db: TestDb) -> TestApp {
     let pool = db.pool();
     let config = ServeConfig {
         static_dir: repo_root().join("map-ui/dist"),
