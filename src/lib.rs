@@ -6,8 +6,10 @@
 //! - [`store`]: the pool, migrations and all SQL.
 //! - [`import`]: GDAL readers and the per-layer import rules.
 //! - [`sample`]: loading the Bandung sample layers.
+//! - [`accounts`]: creating accounts from the command line.
 //! - [`api`]: the HTTP routes; [`app`] builds the router that `sigap serve` and the tests run.
 
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod domain;

@@ -1,4 +1,4 @@
-//! The `sigap` command: serve, migrate, import, sample.
+//! The `sigap` command: serve, migrate, import, sample, user.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +56,11 @@ enum Command {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The Bandung sample layers.
     Sample {
         #[command(subcommand)]
@@ -73,6 +78,28 @@ enum SampleCommand {
         /// Do nothing when kelurahan are already loaded.
         #[arg(long)]
         if_empty: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. Prints a one-time password, or with --password-stdin reads the
+    /// password from the first line of standard input.
+    Add {
+        /// resident, moderator, planner, official or admin.
+        #[arg(long)]
+        role: String,
+        /// Limit a moderator, planner or official to this kecamatan or kelurahan code.
+        #[arg(long)]
+        area: Option<String>,
+        /// Display name (defaults to none).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The username.
+        name: String,
     },
 }
 
@@ -154,6 +181,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{report}");
             if !report.committed && !report.dry_run {
                 return Ok(ExitCode::from(2));
+            }
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    role,
+                    area,
+                    display_name,
+                    password_stdin,
+                    name,
+                },
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from stdin")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let added = sigap::accounts::add_user(
+                &pool,
+                &name,
+                &role,
+                area.as_deref(),
+                display_name,
+                password,
+            )
+            .await?;
+            println!(
+                "created {} (id {}, role {}{})",
+                added.user.username,
+                added.user.id,
+                added.user.role,
+                added
+                    .user
+                    .area_code
+                    .as_deref()
+                    .map(|a| format!(", area {a}"))
+                    .unwrap_or_default()
+            );
+            if let Some(pw) = added.generated_password {
+                println!("one-time password: {pw}");
             }
         }
         Command::Sample {

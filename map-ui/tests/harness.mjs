@@ -62,7 +62,7 @@ export async function startWorld() {
   try {
     sigap(env, ['migrate']);
     sigap(env, ['sample', 'load', '--dir', join(repoRoot, 'sample-layers')]);
-    for (const u of Object.values(STAFF)) sigap(env, ['user', 'add', '--role', u.role, u.username], `${u.password}\n`);
+    for (const u of Object.values(STAFF)) sigap(env, ['user', 'add', '--role', u.role, '--password-stdin', u.username], `${u.password}\n`);
     server = spawn(sigapBin, ['serve'], { env, cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base, server);

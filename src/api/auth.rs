@@ -21,8 +21,8 @@ use serde_json::{json, Value};
 use super::input::{ClientIp, JsonBody};
 use crate::config::ServeConfig;
 use crate::domain::credentials::{
-    constant_time_eq, decoy_hash, hash_password, new_password, new_secret, secret_digest,
-    verify_password,
+    constant_time_eq, decoy_hash, hash_password, new_password, new_secret, normalize_username,
+    secret_digest, verify_password,
 };
 use crate::domain::{AreaCode, AreaLevel, Role};
 use crate::error::{ApiError, ApiResult, Msg};
@@ -280,24 +280,13 @@ fn invalid(field: &str, id: impl Into<String>, en: impl Into<String>) -> ApiErro
 }
 
 fn check_username(name: &str) -> ApiResult<String> {
-    let name = name.trim().to_lowercase();
-    let ok = (3..=40).contains(&name.len())
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-    if ok {
-        Ok(name)
-    } else {
-        Err(invalid(
+    normalize_username(name).ok_or_else(|| {
+        invalid(
             "username",
             "Nama pengguna 3–40 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung, diawali huruf atau angka.",
             "A username has 3–40 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.",
-        ))
-    }
+        )
+    })
 }
 
 fn check_password(field: &str, pw: &str) -> ApiResult<()> {

@@ -3,6 +3,7 @@
 pub mod auth;
 mod health;
 pub mod input;
+mod open311;
 mod proposals;
 
 use axum::extract::DefaultBodyLimit;
@@ -37,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(proposals::router())
+        .merge(open311::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -57,6 +57,21 @@ pub fn secret_digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// The canonical (lowercase) form of a username, or `None` when it is not one: 3–40 of
+/// `a-z 0-9 . _ -`, starting with a letter or digit (the rule of the app_user CHECK).
+pub fn normalize_username(name: &str) -> Option<String> {
+    let name = name.trim().to_lowercase();
+    let ok = (3..=40).contains(&name.len())
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    ok.then_some(name)
+}
+
 /// Compares two strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -88,5 +103,12 @@ mod tests {
         assert!(constant_time_eq(&a, &a.clone()));
         assert!(!constant_time_eq(&a, &b));
         assert!(!constant_time_eq("abc", "abcd"));
+        assert_eq!(
+            normalize_username(" Warga.01 "),
+            Some("warga.01".to_owned())
+        );
+        assert_eq!(normalize_username("_x1"), None);
+        assert_eq!(normalize_username("ab"), None);
+        assert_eq!(normalize_username("a b c"), None);
     }
 }
