@@ -31,15 +31,37 @@ pub struct AppState {
     pub config: Arc<config::ServeConfig>,
     /// In-memory rate limiters (login, anonymous submissions).
     pub limits: Arc<api::auth::Limits>,
+    /// The published collections (OGC API Features, tiles, exports).
+    pub catalog: Arc<store::collections::Catalog>,
+    /// Tile SQL per layer, built once from the catalog.
+    pub tile_sql: Arc<store::tiles::TileQueries>,
+    /// The tile cache, kept fresh by the change listener started here.
+    pub tiles: Arc<store::tile_cache::TileCache>,
 }
 
 impl AppState {
-    pub fn new(pool: Pool, config: config::ServeConfig) -> Self {
+    /// Builds the state and starts the tile change listener on a connection of its own (so
+    /// `sigap serve` and the tests both run it). Must be called inside a Tokio runtime.
+    pub fn new(pool: Pool, db: &config::DbConfig, config: config::ServeConfig) -> Self {
         let limits = Arc::new(api::auth::Limits::new(&config));
+        let catalog = Arc::new(store::collections::Catalog::default());
+        let tiles = Arc::new(store::tile_cache::TileCache::new(
+            config.tile_cache_mb,
+            catalog.clone(),
+        ));
+        match db.pg_config() {
+            Ok(pg) => store::tile_cache::spawn_listener(pg, &tiles),
+            Err(e) => {
+                tracing::error!(error = %e, "tile cache stays off: bad database configuration")
+            }
+        }
         Self {
             pool,
             config: Arc::new(config),
             limits,
+            tile_sql: Arc::new(store::tiles::TileQueries::new(&catalog)),
+            catalog,
+            tiles,
         }
     }
 }

@@ -133,7 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(cfg) => {
             let addr = cfg.addr;
-            let app = sigap::app(AppState::new(pool, cfg));
+            let app = sigap::app(AppState::new(pool, &cli.db, cfg));
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;

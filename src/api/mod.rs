@@ -3,8 +3,13 @@
 pub mod auth;
 mod health;
 pub mod input;
+mod ogc;
+mod ogc_export;
+mod ogc_html;
+mod ogc_openapi;
 mod open311;
 mod proposals;
+mod tiles;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
@@ -40,6 +45,8 @@ pub fn app(state: AppState) -> Router {
         .merge(proposals::router())
         .merge(open311::router())
         .merge(api_not_found)
+        .merge(ogc::router())
+        .merge(tiles::router())
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

@@ -2,12 +2,17 @@
 //! place that speaks SQL.
 
 pub mod audit;
+pub mod collections;
+pub mod features;
 pub mod import;
 pub mod migrate;
 pub mod proposals;
+pub mod tile_cache;
+pub mod tiles;
 pub mod users;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
 
 use crate::config::DbConfig;
 
@@ -74,4 +79,48 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
         .max_size(cfg.pool_size)
         .build()
         .map_err(|e| StoreError::Config(e.to_string()))
+}
+
+/// Holds a pooled connection while a query runs for a request. If dropped before
+/// [`finish`](CancelGuard::finish) (the client went away and axum dropped the handler), the
+/// query is cancelled on the server and the connection is taken out of the pool first, so the
+/// cancel can never hit the next query run on it.
+pub struct CancelGuard {
+    client: Option<Object>,
+}
+
+impl CancelGuard {
+    pub fn new(client: Object) -> Self {
+        Self {
+            client: Some(client),
+        }
+    }
+
+    pub fn client(&self) -> Result<&Object, StoreError> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| StoreError::Config("query guard used after finish".into()))
+    }
+
+    /// The query completed: return the connection to the pool normally.
+    pub fn finish(mut self) {
+        self.client.take();
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if let Some(obj) = self.client.take() {
+            let token = obj.cancel_token();
+            let detached = Object::take(obj);
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if let Err(e) = token.cancel_query(NoTls).await {
+                        tracing::debug!(error = %e, "cancelling an abandoned query");
+                    }
+                    drop(detached);
+                });
+            }
+        }
+    }
 }

@@ -273,7 +273,7 @@ pub async fn serve(db: TestDb) -> TestApp {
         static_dir: repo_root().join("map-ui/dist"),
         ..ServeConfig::default()
     };
-    let app = sigap::app(AppState::new(pool.clone(), config));
+    let app = sigap::app(AppState::new(pool.clone(), &db.config, config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
