@@ -1,4 +1,4 @@
-//! The `sigap` command: serve, migrate, import, sample, user.
+//! The `sigap` command: serve, migrate, import, sample, user, gap.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +7,11 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use sigap::analysis::{gap, run as gap_run};
 use sigap::config::{DbConfig, LogConfig, ServeConfig};
-use sigap::import::{self, ImportOptions};
+use sigap::domain::{PartnerType, ProgramType};
+use sigap::import::{self, export, ImportOptions};
+use sigap::store::gap::ExportTable;
 use sigap::{sample, store, AppState};
 
 /// SIGAP: where the poverty-alleviation program reaches, and where it does not.
@@ -66,6 +69,53 @@ enum Command {
         #[command(subcommand)]
         command: SampleCommand,
     },
+    /// The gap analysis: where the program does not reach the people who need it.
+    Gap {
+        #[command(subcommand)]
+        command: GapCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GapCommand {
+    /// Run the analysis, store it, print its id and summary.
+    Run {
+        /// Programs and coverage active on this date (default: today).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Only programs of this type (e.g. pendampingan).
+        #[arg(long, value_parser = parse_program_type)]
+        program_type: Option<ProgramType>,
+        /// Only programs of partners of this type (e.g. lsm).
+        #[arg(long, value_parser = parse_partner_type)]
+        partner_type: Option<PartnerType>,
+        /// Hexagon edge length in metres (EPSG:32748).
+        #[arg(long, default_value_t = gap::DEFAULT_CELL_M)]
+        cell_m: f64,
+        /// Months after a training within which pendampingan should follow.
+        #[arg(long, default_value_t = gap::DEFAULT_FOLLOWUP_MONTHS)]
+        followup_months: u32,
+        /// Also write the results to a file: .csv or .geojson (per kelurahan) or .gpkg (layers
+        /// gap_kelurahan, gap_kecamatan, gap_cells).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the kelurahan that gained or lost coverage between run A and run B.
+    Compare {
+        a: i64,
+        b: i64,
+        /// Smallest change of the covered fraction to list (0.001 = 0.1 percentage point).
+        #[arg(long, default_value_t = 0.001)]
+        min_delta: f64,
+    },
+}
+
+fn parse_program_type(s: &str) -> Result<ProgramType, String> {
+    ProgramType::parse(s).ok_or_else(|| format!("one of {}", ProgramType::ALL.join(", ")))
+}
+
+fn parse_partner_type(s: &str) -> Result<PartnerType, String> {
+    PartnerType::parse(s).ok_or_else(|| format!("one of {}", PartnerType::ALL.join(", ")))
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +289,100 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for report in sample::load(&pool, &dir, true).await? {
                 println!("{report}");
             }
+        }
+        Command::Gap { command } => return run_gap(&pool, command).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        GapCommand::Run {
+            as_of,
+            program_type,
+            partner_type,
+            cell_m,
+            followup_months,
+            out,
+        } => {
+            let format = match &out {
+                Some(path) => Some(export::Format::from_path(path).with_context(|| {
+                    format!("{}: use a .csv, .geojson or .gpkg name", path.display())
+                })?),
+                None => None,
+            };
+            let params = gap::GapParams {
+                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                program_type,
+                partner_type,
+                cell_m,
+                followup_months,
+                weights: gap::Weights::default(),
+            };
+            if let Err(why) = params.check() {
+                anyhow::bail!("{why}");
+            }
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} measuring kelurahan {bar:30} {pos}/{len} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let outcome = gap_run::run(pool, &params, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!(
+                "gap run {} saved in {:.2} s",
+                outcome.id,
+                started.elapsed().as_secs_f64()
+            );
+            println!("{}", serde_json::to_string_pretty(&outcome.summary)?);
+            if let (Some(path), Some(format)) = (out, format) {
+                let tables: &[ExportTable] = if format.multi_layer() {
+                    &[
+                        ExportTable::Kelurahan,
+                        ExportTable::Kecamatan,
+                        ExportTable::Cells,
+                    ]
+                } else {
+                    &[ExportTable::Kelurahan]
+                };
+                let mut layers = Vec::new();
+                for table in tables {
+                    let rows = store::gap::export_rows(pool, outcome.id, *table).await?;
+                    layers.push((table.layer_name(), rows));
+                }
+                let target = path.clone();
+                tokio::task::spawn_blocking(move || export::write(&target, &layers)).await??;
+                println!("wrote {}", path.display());
+            }
+        }
+        GapCommand::Compare { a, b, min_delta } => {
+            for id in [a, b] {
+                if store::gap::get_run(pool, id).await?.is_none() {
+                    anyhow::bail!("there is no gap run {id}");
+                }
+            }
+            let changes = store::gap::compare(pool, a, b, min_delta).await?;
+            println!("kelurahan_code,covered_pct_a,covered_pct_b,change_pct_points");
+            for c in &changes {
+                println!(
+                    "{},{:.2},{:.2},{:+.2}",
+                    c.kelurahan_code,
+                    c.covered_fraction_a * 100.0,
+                    c.covered_fraction_b * 100.0,
+                    c.delta * 100.0
+                );
+            }
+            eprintln!(
+                "{} kelurahan gained, {} lost coverage",
+                changes.iter().filter(|c| c.delta > 0.0).count(),
+                changes.iter().filter(|c| c.delta < 0.0).count()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

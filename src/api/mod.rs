@@ -1,5 +1,6 @@
 //! The HTTP surface: one module per resource, composed into one router.
 
+mod analysis;
 pub mod auth;
 mod health;
 pub mod input;
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api_not_found)
         .merge(ogc::router())
         .merge(tiles::router())
+        .merge(analysis::router())
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod collections;
 pub mod features;
+pub mod gap;
 pub mod import;
 pub mod migrate;
 pub mod proposals;
