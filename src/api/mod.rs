@@ -38,8 +38,8 @@ pub fn app(state: AppState) -> Router {
     // Unknown API paths answer problem+json; any other path is the map's (a single-page app).
     let api_not_found = Router::new()
         .route("/api/{*rest}", any(error::not_found_fallback))
-        .route("/ogc/{*rest}", any(error::not_found_fallback))
-        .route("/tiles/{*rest}", any(error::not_found_fallback));
+        .route("/ogc/{*rest}", any(error::not_found_fallback));
+    // No catch-all under /tiles: the router cannot hold it beside `/tiles/{tileset}`.
     Router::new()
         .merge(health::router())
         .merge(auth::router())

@@ -22,7 +22,8 @@ async function tileSource() {
     // parameter when proposals change status.
     tiles: [`${origin}/tiles/sigap/{z}/{x}/{y}.mvt`],
     minzoom: tj?.minzoom ?? 0,
-    maxzoom: tj?.maxzoom ?? 14,
+    // Beyond z16 MapLibre over-zooms the z16 tiles: no need to ask the server for deeper ones.
+    maxzoom: Math.min(tj?.maxzoom ?? 14, 16),
   };
   if (Array.isArray(tj?.bounds)) src.bounds = tj.bounds;
   return { src, tj };
