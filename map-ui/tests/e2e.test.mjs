@@ -39,6 +39,8 @@ describe('map', () => {
     const kel = await fetch(`${world.base}/ogc/collections/kelurahan/items/${code}?f=json`).then((x) => x.json());
     const pop = new Intl.NumberFormat('id-ID').format(kel.properties.population);
     assert.ok((await page.textContent('#kel-detail')).includes(pop), `panel shows population ${pop}`);
+    // The screenshot shows the whole city with the panel open.
+    await page.evaluate(() => new Promise((r) => { window.sigap.map.once('idle', r); window.sigap.map.jumpTo({ center: [107.61, -6.91], zoom: 11.3 }); }));
     await page.screenshot({ path: join(screenshots, 'peta-cakupan.png') });
     await context.close();
   });
@@ -145,7 +147,7 @@ describe('map', () => {
     const reached = new Set();
     for (let i = 0; i < 30; i++) {
       await page.keyboard.press('Tab');
-      reached.add(await page.evaluate(() => document.activeElement?.id || document.activeElement?.name || ''));
+      reached.add(await page.evaluate(() => document.activeElement?.getAttribute('name') || document.activeElement?.id || ''));
     }
     for (const id of ['nav-cakupan', 'nav-usulan', 'lang', 'auth-btn', 'metric']) assert.ok(reached.has(id), `Tab reaches ${id}: ${[...reached]}`);
     const r = await renderedKelurahan(page);

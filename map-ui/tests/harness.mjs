@@ -18,7 +18,10 @@ const socket = '/var/run/postgresql';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'];
 
 function psql(sql) {
-  execFileSync('psql', ['-h', socket, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', sql], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('psql', ['-h', socket, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-qc', sql], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PGOPTIONS: '-c client_min_messages=warning' },
+  });
 }
 
 function freePort() {
@@ -61,7 +64,7 @@ export async function startWorld() {
   };
   try {
     sigap(env, ['migrate']);
-    sigap(env, ['sample', 'load', '--dir', join(repoRoot, 'sample-layers')]);
+    sigap(env, ['sample', 'load', '--dir', process.env.SIGAP_SAMPLE_DIR || join(repoRoot, 'sample-layers')]);
     for (const u of Object.values(STAFF)) sigap(env, ['user', 'add', '--role', u.role, '--password-stdin', u.username], `${u.password}\n`);
     server = spawn(sigapBin, ['serve'], { env, cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
     const base = `http://127.0.0.1:${port}`;

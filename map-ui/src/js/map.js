@@ -89,6 +89,13 @@ export async function createMap(container) {
     version += 1;
     map.getSource('sigap').setTiles([`${location.origin}/tiles/sigap/{z}/{x}/{y}.mvt?v=${version}`]);
   };
+  // Views other than the coverage map draw kelurahan in one quiet colour, so the legend holds.
+  map.neutral = () => {
+    map.setPaintProperty('kel-fill', 'fill-color', '#e6e1d6');
+    map.setLayoutProperty('gap-fill', 'visibility', 'none');
+    map.setLayoutProperty('gap-cells', 'visibility', 'none');
+    for (const id of ['kel-line']) map.setPaintProperty(id, 'line-color', '#9a9a9a');
+  };
   map.setPins = (features) => map.getSource('pins').setData({ type: 'FeatureCollection', features });
   return map;
 }

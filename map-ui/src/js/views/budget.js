@@ -17,6 +17,7 @@ export default {
   async mount(app, panel) {
     const map = app.map;
     this.unmount = () => map.setPins([]);
+    map.neutral();
     app.setLegend([{ title: t('bud.results'), items: [
       { colour: VIRIDIS[3], text: t('bud.funded'), kind: 'dot' }, { colour: CIVIDIS[2], text: t('bud.ranking'), kind: 'dot' }] }]);
     add(panel, h('h2', {}, t('bud.heading')));

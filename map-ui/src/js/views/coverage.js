@@ -71,6 +71,7 @@ export default {
       map.setLayoutProperty('gap-fill', 'visibility', 'none');
     };
 
+    map.setPaintProperty('kel-line', 'line-color', '#ffffff');
     const metricSel = h('select', { name: 'metric' },
       ['low_income', 'coverage_pct', 'gap_score'].map((m) => h('option', { value: m, selected: state.metric === m }, t(`cov.metric.${m}`))));
     const progSel = h('select', { name: 'program_type' }, h('option', { value: '' }, t('cov.all')),

@@ -13,6 +13,7 @@ export default {
   async mount(app, panel) {
     const map = app.map;
     this.unmount = () => map.setPins([]);
+    map.neutral();
     app.setLegend([{ title: t('legend.proposal_status'), items: [
       { colour: STATUS_COLOURS.diajukan, text: label('status', 'diajukan'), kind: 'dot' }] }]);
     const list = h('ul', { class: 'list', id: 'mod-queue' });

@@ -25,7 +25,7 @@ export default {
       map.getCanvas().style.cursor = '';
     };
     map.setLayoutProperty('proposals', 'visibility', 'visible');
-    map.setLayoutProperty('gap-fill', 'visibility', 'none');
+    map.neutral();
     app.setLegend([{ title: t('legend.proposal_status'), items: PUBLIC_STATUSES.map((s) => ({ colour: STATUS_COLOURS[s], text: label('status', s), kind: 'dot' })) }]);
 
     const pinBtn = h('button', { type: 'button', class: 'primary', id: 'pin-btn' }, t('prop.pin'));
