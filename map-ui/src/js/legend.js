@@ -10,7 +10,7 @@ export function renderLegend(el, sections) {
   for (const s of sections) {
     if (s.title) add(el, h('h3', {}, s.title));
     add(el, 
-      h('ul', {}, s.items.map((i) => {
+      h('ul', { class: s.title ? 'classes' : 'lines' }, s.items.map((i) => {
         const kind = i.kind || 'fill';
         const style = kind === 'fill' || kind === 'dot' ? `background:${i.colour}` : kind === 'wline' ? '' : `border-top-color:${i.colour}`;
         return h('li', {}, h('span', { class: `sw ${kind === 'fill' ? '' : kind}`, style, 'aria-hidden': 'true' }), i.text);
