@@ -51,7 +51,8 @@ export async function ogcItems(collection, params = {}) {
     const page = await get(url);
     out.push(...(page?.features || []));
     const next = (page?.links || []).find((l) => l.rel === 'next');
-    url = next ? next.href : null;
+    // Same origin whatever host name the server put in its links.
+    url = next ? (({ pathname, search }) => pathname + search)(new URL(next.href, location.href)) : null;
   }
   return out;
 }
