@@ -4,7 +4,7 @@ import { get, request } from '../api.js';
 import { clear, field, h, fill, add } from '../dom.js';
 import { fmtNum, label, t } from '../i18n.js';
 import { STATUS_COLOURS } from '../scales.js';
-import { renderProposal } from '../proposal-card.js';
+import { lonLatOf, renderProposal } from '../proposal-card.js';
 
 const CATEGORIES = ['jalan', 'drainase', 'air_bersih', 'sanitasi', 'penerangan_jalan', 'fasilitas_umum', 'lainnya'];
 const PUBLIC_STATUSES = ['diverifikasi', 'diprioritaskan', 'dianggarkan', 'dikerjakan', 'selesai'];
@@ -159,7 +159,12 @@ export default {
       ev.preventDefault();
       if (!trackInput.value.trim()) return;
       form.hidden = true;
-      await renderProposal(app, detail, { tracking: trackInput.value.trim() });
+      const p = await renderProposal(app, detail, { tracking: trackInput.value.trim() });
+      const at = lonLatOf(p);
+      if (at) {
+        map.setPins([{ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { colour: STATUS_COLOURS[p.status] } }]);
+        map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 15), duration: 600 });
+      }
     });
 
     app.openProposal = openProposal;
