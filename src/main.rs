@@ -129,6 +129,24 @@ enum SampleCommand {
         #[arg(long)]
         if_empty: bool,
     },
+    /// Generate a synthetic city of any size (benchmarks, gap analysis at scale).
+    Scale {
+        /// Number of kelurahan (villages), tiling the region.
+        #[arg(long, default_value_t = 10_000)]
+        villages: i32,
+        /// Number of proposals, clustered; about 60% in public statuses.
+        #[arg(long, default_value_t = 100_000)]
+        proposals: i32,
+        /// Number of coverage areas (sites with a radius, or villages).
+        #[arg(long, default_value_t = 2_000)]
+        coverage: i32,
+        /// Seed of the generator: the same seed gives the same city.
+        #[arg(long, default_value_t = 1)]
+        seed: i64,
+        /// Delete existing areas, indicators, programs, coverage and proposals first.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +294,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(pw) = added.generated_password {
                 println!("one-time password: {pw}");
             }
+        }
+        Command::Sample {
+            command:
+                SampleCommand::Scale {
+                    villages,
+                    proposals,
+                    coverage,
+                    seed,
+                    replace,
+                },
+        } => {
+            let started = std::time::Instant::now();
+            let opts = store::scale::ScaleOptions {
+                villages,
+                proposals,
+                coverage,
+                seed,
+                replace,
+            };
+            let r = store::scale::generate(&pool, opts).await?;
+            println!(
+                "generated {} kecamatan, {} kelurahan, {} coverage areas, {} proposals ({} public) in {:.1} s",
+                r.kecamatan,
+                r.kelurahan,
+                r.coverage,
+                r.proposals,
+                r.public_proposals,
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Sample {
             command: SampleCommand::Load { dir, if_empty },

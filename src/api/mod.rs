@@ -39,16 +39,16 @@ pub fn app(state: AppState) -> Router {
     let api_not_found = Router::new()
         .route("/api/{*rest}", any(error::not_found_fallback))
         .route("/ogc/{*rest}", any(error::not_found_fallback));
-    // No catch-all under /tiles: the router cannot hold it beside `/tiles/{tileset}`.
+    // `/tiles/{*path}` is the tiles router's own catch-all; it answers unknown shapes with 404.
     Router::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(proposals::router())
         .merge(open311::router())
-        .merge(api_not_found)
         .merge(ogc::router())
         .merge(tiles::router())
         .merge(analysis::router())
+        .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))

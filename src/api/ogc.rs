@@ -21,7 +21,7 @@ use super::ogc_export::{self, Export};
 use crate::domain::crs::{Crs, CRS84, SUPPORTED};
 use crate::error::{ApiError, ApiResult, Msg};
 use crate::store::collections::Collection;
-use crate::store::features::{self, Bbox, Selection};
+use crate::store::features::{self, Bbox, Interval, Selection};
 use crate::store::{CancelGuard, StoreError};
 use crate::AppState;
 
@@ -409,7 +409,7 @@ fn parse_instant(s: &str, end: bool) -> Result<Option<DateTime<Utc>>, ()> {
 }
 
 /// Reads `datetime`: an instant, or an interval `start/end` with `..` for an open end.
-pub fn parse_datetime(value: &str) -> ApiResult<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+pub fn parse_datetime(value: &str) -> ApiResult<Interval> {
     let err = || {
         bad(
             "datetime harus instan RFC 3339 (2024-01-31 atau 2024-01-31T08:00:00Z) atau interval 'awal/akhir' dengan '..' untuk ujung terbuka.".into(),

@@ -29,8 +29,9 @@ const MVT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/tiles/{tileset}", get(tilejson))
-        .route("/tiles/{tileset}/{z}/{x}/{y}", get(tile))
+        // One catch-all (the router cannot hold both `/tiles/{tileset}` and a 404 catch-all):
+        // `{tileset}.json` or `{tileset}/{z}/{x}/{y}.mvt`, anything else 404.
+        .route("/tiles/{*path}", get(tiles_path))
         .route(
             "/ogc/collections/{id}/tiles/WebMercatorQuad/{z}/{y}/{x}",
             get(ogc_tile),
@@ -68,14 +69,23 @@ fn parse_tile(z: &str, x: &str, y: &str) -> ApiResult<TileCoord> {
     }
 }
 
-async fn tile(
+async fn tiles_path(
     State(state): State<AppState>,
-    Path((tileset, z, x, y)): Path<(String, String, String, String)>,
+    Path(path): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let layer = layer_key(&state, &tileset)?;
-    let coord = parse_tile(&z, &x, &y)?;
-    serve_tile(&state, layer, coord, &headers).await
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        [file] => tilejson(&state, file, &headers)
+            .await
+            .map(IntoResponse::into_response),
+        [tileset, z, x, y] => {
+            let layer = layer_key(&state, tileset)?;
+            let coord = parse_tile(z, x, y)?;
+            serve_tile(&state, layer, coord, &headers).await
+        }
+        _ => Err(crate::error::not_found_fallback().await),
+    }
 }
 
 async fn ogc_tile(
@@ -190,13 +200,9 @@ fn vector_layer(c: &Collection) -> Value {
     })
 }
 
-async fn tilejson(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-    headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+async fn tilejson(state: &AppState, file: &str, headers: &HeaderMap) -> ApiResult<Json<Value>> {
     let Some(id) = file.strip_suffix(".json") else {
-        return Err(unknown_tileset(&file));
+        return Err(unknown_tileset(file));
     };
     let layers: Vec<&Collection> = if id == COMBINED_ID {
         state
@@ -233,7 +239,7 @@ async fn tilejson(
         }
     }
     let bounds = bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
-    let base = base_url(&state, &headers);
+    let base = base_url(state, headers);
     Ok(Json(json!({
         "tilejson": "3.0.0",
         "name": id,

@@ -17,12 +17,15 @@ pub struct Bbox {
     pub srid: i32,
 }
 
+/// A closed time interval; `None` ends are open (`..`).
+pub type Interval = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The selection of an items request, shared by pages, counts and exports.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     pub bbox: Option<Bbox>,
     /// Closed interval, each end optional (`..`).
-    pub datetime: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
+    pub datetime: Option<Interval>,
     /// Declared property filters (name checked against the registry, value validated).
     pub filters: Vec<(&'static str, String)>,
 }

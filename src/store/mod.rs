@@ -8,6 +8,7 @@ pub mod gap;
 pub mod import;
 pub mod migrate;
 pub mod proposals;
+pub mod scale;
 pub mod tile_cache;
 pub mod tiles;
 pub mod users;

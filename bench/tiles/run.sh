@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench/tiles: SIGAP against martin and against the raw SQL floor, on one database and one list of
+# tiles (z11–z16 over the region). Not a test: it prints tiles/s and the ratios.
+#
+#   bench/tiles/run.sh                      # sample scale: 151 villages, 400 proposals
+#   VILLAGES=10000 PROPOSALS=100000 COVERAGE=2000 bench/tiles/run.sh
+#
+# Needs: a release build (done here), PostgreSQL + PostGIS, pgbench, and martin on PATH
+# (`cargo install martin --locked`; MARTIN=/path/to/martin to point elsewhere). Without martin the
+# martin rows are skipped and say so.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DB=${BENCH_DB:-sigap_bench_tiles}
+VILLAGES=${VILLAGES:-151}
+PROPOSALS=${PROPOSALS:-400}
+COVERAGE=${COVERAGE:-60}
+LAYERS=${LAYERS:-"proposals kelurahan"}
+TILES_PER_ZOOM=${TILES_PER_ZOOM:-100}
+CONC=${CONC:-4}
+WARM_ROUNDS=${WARM_ROUNDS:-5}
+MARTIN=${MARTIN:-$(command -v martin || echo /tmp/martin-install/bin/martin)}
+SIGAP_PORT=${SIGAP_PORT:-18931}
+MARTIN_PORT=${MARTIN_PORT:-18932}
+OUT=bench/out/tiles
+mkdir -p "$OUT"
+export DATABASE_URL="dbname=$DB"
+export SIGAP_LOG=warn
+
+echo "== build (release)" >&2
+cargo build --release --quiet --bin sigap --example tile_load --example tile_sql
+SIGAP=target/release/sigap
+LOAD=target/release/examples/tile_load
+TILE_SQL=target/release/examples/tile_sql
+
+echo "== database $DB: $VILLAGES villages, $PROPOSALS proposals, $COVERAGE coverage" >&2
+psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+$SIGAP migrate >/dev/null
+$SIGAP sample scale --villages "$VILLAGES" --proposals "$PROPOSALS" --coverage "$COVERAGE" >&2
+
+# martin serves views over the very SQL of SIGAP's collections (same rows, same columns).
+public_statuses=$(printf "'%s'," diverifikasi diprioritaskan dianggarkan dikerjakan selesai)
+public_statuses=${public_statuses%,}
+for layer in $LAYERS; do
+  sql=$(sed "s/\$PUBLIC_STATUSES/$public_statuses/" "sql/queries/collection_$layer.sql")
+  psql -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE VIEW bench_$layer AS $sql"
+done
+
+# One list of tiles: for each zoom 11–16, TILES_PER_ZOOM tiles drawn (fixed seed) over the region.
+psql -q -v ON_ERROR_STOP=1 -d "$DB" <<SQL
+CREATE TABLE bench_tiles AS
+WITH e AS (SELECT ST_XMin(b) x0, ST_YMin(b) y0, ST_XMax(b) x1, ST_YMax(b) y1
+           FROM (SELECT ST_Extent(geom)::box2d b FROM region) s),
+r AS (SELECT z,
+        floor((x0 + 180) / 360 * 2 ^ z)::int AS tx0, floor((x1 + 180) / 360 * 2 ^ z)::int AS tx1,
+        floor((1 - ln(tan(radians(y1)) + 1 / cos(radians(y1))) / pi()) / 2 * 2 ^ z)::int AS ty0,
+        floor((1 - ln(tan(radians(y0)) + 1 / cos(radians(y0))) / pi()) / 2 * 2 ^ z)::int AS ty1
+      FROM e, generate_series(11, 16) z)
+SELECT row_number() OVER () AS i, z, x, y FROM (
+  SELECT z, tx0 + floor((hashint8extended(k * 7 + z, 42) & 65535) / 65536.0 * (tx1 - tx0 + 1))::int AS x,
+            ty0 + floor((hashint8extended(k * 13 + z, 43) & 65535) / 65536.0 * (ty1 - ty0 + 1))::int AS y
+  FROM r, generate_series(1, $TILES_PER_ZOOM) k) t;
+SQL
+NTILES=$(psql -Atq -d "$DB" -c "SELECT count(*) FROM bench_tiles")
+psql -Atq -d "$DB" -F ' ' -c "SELECT z, x, y FROM bench_tiles ORDER BY i" > "$OUT/tiles.txt"
+
+wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+run_load() { $LOAD "$1" "$CONC" "$2" | sed -n 's/.*tiles_per_s=\([0-9.]*\).*/\1/p'; }
+
+declare -A R
+for layer in $LAYERS; do
+  echo "== layer $layer ($NTILES tiles, concurrency $CONC)" >&2
+  awk -v p="$SIGAP_PORT" -v l="$layer" '{print "http://127.0.0.1:" p "/tiles/" l "/" $1 "/" $2 "/" $3 ".mvt"}' "$OUT/tiles.txt" > "$OUT/sigap_$layer.txt"
+  awk -v p="$MARTIN_PORT" -v l="bench_$layer" '{print "http://127.0.0.1:" p "/" l "/" $1 "/" $2 "/" $3}' "$OUT/tiles.txt" > "$OUT/martin_$layer.txt"
+
+  for mode in cold warm; do
+    mb=0; [ "$mode" = warm ] && mb=256
+    SIGAP_TILE_CACHE_MB=$mb SIGAP_ADDR="127.0.0.1:$SIGAP_PORT" $SIGAP serve & pid=$!
+    wait_http "http://127.0.0.1:$SIGAP_PORT/healthz"
+    if [ "$mode" = cold ]; then
+      R[sigap_cold_$layer]=$(run_load "$OUT/sigap_$layer.txt" 1)
+    else
+      run_load "$OUT/sigap_$layer.txt" 1 >/dev/null
+      R[sigap_warm_$layer]=$(run_load "$OUT/sigap_$layer.txt" "$WARM_ROUNDS")
+    fi
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+
+    if [ -x "$MARTIN" ]; then
+      cat > "$OUT/martin.yaml" <<YAML
+listen_addresses: "127.0.0.1:$MARTIN_PORT"
+cache_size_mb: $mb
+postgres:
+  connection_string: "postgresql:///$DB?host=/var/run/postgresql&user=$(id -un)"
+  pool_size: 16
+  auto_publish:
+    tables:
+      from_schemas: public
+      id_columns: tile_id
+    functions: false
+YAML
+      $MARTIN --config "$OUT/martin.yaml" >"$OUT/martin.log" 2>&1 & mpid=$!
+      wait_http "http://127.0.0.1:$MARTIN_PORT/catalog"
+      if [ "$mode" = cold ]; then
+        R[martin_cold_$layer]=$(run_load "$OUT/martin_$layer.txt" 1)
+      else
+        run_load "$OUT/martin_$layer.txt" 1 >/dev/null
+        R[martin_warm_$layer]=$(run_load "$OUT/martin_$layer.txt" "$WARM_ROUNDS")
+      fi
+      kill "$mpid"; wait "$mpid" 2>/dev/null || true
+    fi
+  done
+
+  # Raw SQL floor: the same prepared tile query through pgbench, minus the cost of picking the tile.
+  { echo "\\set i random(1, $NTILES)"
+    echo "SELECT z, x, y FROM bench_tiles WHERE i = :i \\gset"
+    $TILE_SQL "$layer" | sed 's/\$1/:z/g; s/\$2/:x/g; s/\$3/:y/g' | tr '\n' ' '; echo ";"
+  } > "$OUT/pgbench_$layer.sql"
+  { echo "\\set i random(1, $NTILES)"
+    echo "SELECT z, x, y FROM bench_tiles WHERE i = :i \\gset"
+  } > "$OUT/pgbench_pick.sql"
+  per_client=$(( (NTILES + CONC - 1) / CONC ))
+  tps=$(pgbench -n -M prepared -c "$CONC" -j 2 -t "$per_client" -f "$OUT/pgbench_$layer.sql" "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  pick=$(pgbench -n -M prepared -c "$CONC" -j 2 -t $((per_client * 4)) -f "$OUT/pgbench_pick.sql" "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  R[sql_$layer]=$(python3 -c "print(round(1 / (1 / $tps - 1 / $pick), 1))")
+done
+
+ratio() { if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then python3 -c "print(f'{$1 / $2:.2f}x')"; else echo "n/a"; fi; }
+echo
+echo "bench/tiles: $VILLAGES villages, $PROPOSALS proposals, $NTILES tiles z11-z16, concurrency $CONC, $(nproc) cores"
+printf "%-10s %12s %12s %12s %12s %12s | %10s %10s %10s\n" layer sigap_cold martin_cold sigap_warm martin_warm raw_sql cold/martin warm/martin cold/sql
+for layer in $LAYERS; do
+  printf "%-10s %12s %12s %12s %12s %12s | %10s %10s %10s\n" "$layer" \
+    "${R[sigap_cold_$layer]:-}" "${R[martin_cold_$layer]:-n/a}" "${R[sigap_warm_$layer]:-}" "${R[martin_warm_$layer]:-n/a}" "${R[sql_$layer]:-}" \
+    "$(ratio "${R[sigap_cold_$layer]:-}" "${R[martin_cold_$layer]:-}")" \
+    "$(ratio "${R[sigap_warm_$layer]:-}" "${R[martin_warm_$layer]:-}")" \
+    "$(ratio "${R[sigap_cold_$layer]:-}" "${R[sql_$layer]:-}")"
+done
+[ -x "$MARTIN" ] || echo "martin not found ($MARTIN): install with 'cargo install martin --locked'"
+echo "(tiles/s; cold = cache off; ratios > 1 mean SIGAP is faster; cold/sql is SIGAP cold over the raw SQL floor)"
