@@ -205,7 +205,7 @@ impl FromRequestParts<AppState> for MaybeUser {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .ok_or_else(unauthorized)?;
-            let client = super::conn(&state).await?;
+            let client = super::conn(state).await?;
             let user = users::token_user(&client, &secret_digest(token))
                 .await?
                 .ok_or_else(unauthorized)?;
@@ -220,7 +220,7 @@ impl FromRequestParts<AppState> for MaybeUser {
             return Ok(MaybeUser(None));
         };
         let id_hash = secret_digest(session.value());
-        let client = super::conn(&state).await?;
+        let client = super::conn(state).await?;
         let (user, csrf) = users::session_user(&client, &id_hash)
             .await?
             .ok_or_else(unauthorized)?;
@@ -373,7 +373,7 @@ async fn open_session(
 ) -> ApiResult<(CookieJar, String)> {
     let session = new_secret();
     let csrf = new_secret();
-    let client = super::conn(&state).await?;
+    let client = super::conn(state).await?;
     users::create_session(
         &client,
         user_id,
@@ -438,10 +438,7 @@ async fn register(
     )?;
     let password_hash = hash_blocking(body.password).await?;
     let mut client = super::conn(&state).await?;
-    let tx = client
-        .transaction()
-        .await
-        .map_err(|e| ApiError::internal(e))?;
+    let tx = client.transaction().await.map_err(ApiError::internal)?;
     let new = NewUser {
         username: username.clone(),
         password_hash,
