@@ -409,8 +409,35 @@ async fn cells_find_pockets_and_sum_to_the_area() {
         "2026-12-31",
     )
     .await;
-    let id = run_at(&pool, "2026-06-01").await;
     let client = pool.get().await.expect("client");
+    // Demand: only verified-or-later proposals count (two here), not pending or rejected ones.
+    client
+        .execute(
+            "INSERT INTO proposal (tracking_code, geom, category, title, status)
+             SELECT 'TEST-' || n, ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 100 + n * 10, $2::float8 + 300), 32748), 4326),
+                    'jalan', 'Jalan rusak ' || n, s
+             FROM unnest(ARRAY['diverifikasi', 'selesai', 'diajukan', 'ditolak']) WITH ORDINALITY AS u(s, n)",
+            &[&X0, &Y0],
+        )
+        .await
+        .expect("proposals");
+    let id = run_at(&pool, "2026-06-01").await;
+    let demand = client
+        .query_one(
+            "SELECT (SELECT sum(proposals) FROM gap_cell WHERE run_id = $1),
+                    (SELECT proposals FROM gap_kelurahan WHERE run_id = $1 AND kelurahan_code = '32.73.01.1001'),
+                    (SELECT demand FROM gap_kelurahan WHERE run_id = $1 AND kelurahan_code = '32.73.01.1001')",
+            &[&id],
+        )
+        .await
+        .expect("demand");
+    assert_eq!(demand.get::<_, i64>(0), 2);
+    assert_eq!(demand.get::<_, i32>(1), 2);
+    assert_close(
+        demand.get::<_, f64>(2),
+        1.0,
+        "the only demand is the largest",
+    );
     let row = client
         .query_one(
             "SELECT sum(land_m2), sum(covered_m2), sum(low_income_households),

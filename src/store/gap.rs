@@ -1,6 +1,7 @@
 //! Gap analysis tables: measuring coverage per kelurahan and hexagon cell in PostGIS (chunks of
 //! kelurahan over a few connections sharing one snapshot), saving runs and reading them back.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -14,6 +15,7 @@ use crate::analysis::gap::{CellPiece, GapParams, GapResults, KelurahanInput};
 use crate::domain::ProposalStatus;
 use crate::store::{Context, StoreError};
 
+const ACTIVE_PROGRAMS_SQL: &str = include_str!("../../sql/queries/gap_active_programs.sql");
 const CHUNK_SQL: &str = include_str!("../../sql/queries/gap_kelurahan_chunk.sql");
 const FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_followup.sql");
 const OVERLAP_SQL: &str = include_str!("../../sql/queries/gap_overlap.sql");
@@ -70,13 +72,14 @@ async fn begin_with_snapshot(client: &Object, snapshot: &str) -> Result<(), Stor
     }
     client
         .batch_execute(&format!(
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'"
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'; \
+             SET LOCAL jit = off"
         ))
         .await
         .context("joining the analysis snapshot")
 }
 
-fn kelurahan_input(row: &Row) -> KelurahanInput {
+fn kelurahan_input(row: &Row, partner_of: &BTreeMap<String, String>) -> KelurahanInput {
     let ci: Vec<i32> = row.get::<_, Option<Vec<i32>>>("ci").unwrap_or_default();
     let cj: Vec<i32> = row.get::<_, Option<Vec<i32>>>("cj").unwrap_or_default();
     let land: Vec<f64> = row
@@ -91,6 +94,7 @@ fn kelurahan_input(row: &Row) -> KelurahanInput {
     let supports: Vec<i64> = row
         .get::<_, Option<Vec<i64>>>("cell_supports")
         .unwrap_or_default();
+    let programs: Vec<String> = row.get("programs");
     let cells = (0..ci.len().min(cj.len()).min(land.len()).min(covered.len()))
         .map(|n| CellPiece {
             i: ci[n],
@@ -106,8 +110,13 @@ fn kelurahan_input(row: &Row) -> KelurahanInput {
         kecamatan_code: row.get("kecamatan_code"),
         area_m2: row.get("area_m2"),
         covered_m2: row.get("covered_m2"),
-        programs: row.get("programs"),
-        partners: row.get("partners"),
+        partners: programs
+            .iter()
+            .filter_map(|p| partner_of.get(p).cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        programs,
         weight_total: row.get("w_total"),
         weight_covered: row.get("w_covered"),
         proposals: row.get::<_, i32>("proposals") as i64,
@@ -128,7 +137,8 @@ pub async fn measure(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Measured, StoreError> {
     let lead = pool.get().await?;
-    lead.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    // JIT compiling these queries costs more than it saves: each chunk is a fresh plan run.
+    lead.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off")
         .await
         .context("starting the analysis snapshot")?;
     let snapshot: String = lead
@@ -143,14 +153,22 @@ pub async fn measure(
         .iter()
         .map(|r| r.get(0))
         .collect();
+    let program_type = opt_str(params.program_type);
+    let partner_type = opt_str(params.partner_type);
+    let partner_of: BTreeMap<String, String> = lead
+        .query(ACTIVE_PROGRAMS_SQL, &[&params.as_of, &program_type, &partner_type])
+        .await
+        .context("listing the active programs")?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let active_programs: Vec<&str> = partner_of.keys().map(String::as_str).collect();
     let workers = workers.max(1);
     let chunk = (codes.len() / (workers * 16)).clamp(8, 256);
     let chunks: Vec<&[String]> = codes.chunks(chunk).collect();
     let total = codes.len() as u64;
     progress(0, total);
 
-    let program_type = opt_str(params.program_type);
-    let partner_type = opt_str(params.partner_type);
     let statuses: Vec<&str> = ProposalStatus::PUBLIC.to_vec();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -172,15 +190,17 @@ pub async fn measure(
                     &[
                         codes,
                         &params.as_of,
-                        &program_type,
-                        &partner_type,
+                        &active_programs,
                         &params.cell_m,
                         &statuses,
                     ],
                 )
                 .await
                 .context("measuring coverage of a chunk of kelurahan")?;
-            let inputs: Vec<KelurahanInput> = rows.iter().map(kelurahan_input).collect();
+            let inputs: Vec<KelurahanInput> = rows
+                .iter()
+                .map(|r| kelurahan_input(r, &partner_of))
+                .collect();
             let finished = done.fetch_add(codes.len(), Ordering::SeqCst) + codes.len();
             progress(finished as u64, total);
             if let Ok(mut r) = results.lock() {
