@@ -93,7 +93,7 @@ export async function createMap(container) {
   map.neutral = () => {
     map.setPaintProperty('kel-fill', 'fill-color', '#e6e1d6');
     map.setLayoutProperty('gap-fill', 'visibility', 'none');
-    map.setLayoutProperty('gap-cells', 'visibility', 'none');
+    for (const id of ['gap-cells', 'coverage-fill', 'coverage-line']) map.setLayoutProperty(id, 'visibility', 'none');
     for (const id of ['kel-line']) map.setPaintProperty(id, 'line-color', '#9a9a9a');
   };
   map.setPins = (features) => map.getSource('pins').setData({ type: 'FeatureCollection', features });

@@ -19,7 +19,7 @@ export default {
     const list = h('ul', { class: 'list', id: 'mod-queue' });
     const heading = h('h3', {});
     const detail = h('section', { id: 'mod-detail', 'aria-live': 'polite' });
-    add(panel, h('h2', {}, t('mod.heading')), heading, list, detail);
+    add(panel, h('h2', {}, t('mod.heading')), detail, heading, list);
     if (!app.hasRole('moderator')) {
       heading.textContent = t('mod.need_login');
       return;
