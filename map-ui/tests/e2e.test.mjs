@@ -55,6 +55,7 @@ describe('map', () => {
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
     assert.equal((await page.textContent('#auth-btn')).trim(), 'Log in');
     assert.ok((await page.textContent('.approx')).includes('approximate'));
+    await page.screenshot({ path: join(screenshots, 'coverage-map-en.png') });
     await page.selectOption('#lang', 'id');
     await page.waitForFunction(() => document.querySelector('#nav-cakupan').textContent.trim() === 'Peta Cakupan');
     await context.close();
