@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { STAFF, login, openApp, pixelOverKelurahan, screenshots, startWorld } from './harness.mjs';
+import { STAFF, login, openApp, pixelOverKelurahan, renderedWhenSettled, screenshots, settled, startWorld } from './harness.mjs';
 
 let world;
 // Carried from the resident's submission to the moderator and the supporter.
@@ -40,8 +40,28 @@ describe('map', () => {
     const kel = await fetch(`${world.base}/ogc/collections/kelurahan/items/${code}?f=json`).then((x) => x.json());
     const pop = new Intl.NumberFormat('id-ID').format(kel.properties.population);
     assert.ok((await page.textContent('#kel-detail')).includes(pop), `panel shows population ${pop}`);
+    // The as-of date: the coverage drawn is exactly the coverage active on that day.
+    const cov = await fetch(`${world.base}/ogc/collections/coverage/items?f=json&limit=1000`).then((x) => x.json());
+    const starts = cov.features.map((f) => f.properties.valid_from).sort();
+    const asOf = starts[Math.floor(starts.length / 2)];
+    const active = (f, d) => f.properties.valid_from <= d && (!f.properties.valid_to || f.properties.valid_to >= d);
+    const expected = cov.features.filter((f) => active(f, asOf)).map((f) => String(f.properties.id ?? f.id)).sort();
+    assert.ok(expected.length > 0 && expected.length < cov.features.length, 'the sample has coverage both in and out of that date');
+    await page.evaluate(() => window.sigap.map.jumpTo({ center: [107.61, -6.91], zoom: 11.3 }));
+    await page.evaluate((days) => {
+      const s = document.querySelector('input[name=as_of]');
+      s.value = String(days);
+      s.dispatchEvent(new Event('input'));
+    }, Math.round((Date.parse(asOf) - Date.parse(starts[0])) / 86400000));
+    assert.ok((await page.textContent('#as-of-out')).length > 0);
+    assert.deepEqual(await renderedWhenSettled(page, 'coverage-fill', 'id', expected), expected, `coverage drawn on ${asOf}`);
+    // The program type filter narrows it further.
+    await page.selectOption('select[name=program_type]', 'pendampingan');
+    const mentoring = cov.features.filter((f) => active(f, asOf) && f.properties.program_type === 'pendampingan').map((f) => String(f.properties.id ?? f.id)).sort();
+    assert.deepEqual(await renderedWhenSettled(page, 'coverage-fill', 'id', mentoring), mentoring, `mentoring drawn on ${asOf}`);
+    await page.selectOption('select[name=program_type]', '');
     // The screenshot shows the whole city with the panel open.
-    await page.evaluate(() => new Promise((r) => { window.sigap.map.once('idle', r); window.sigap.map.jumpTo({ center: [107.61, -6.91], zoom: 11.3 }); }));
+    await settled(page);
     await page.screenshot({ path: join(screenshots, 'peta-cakupan.png') });
     await context.close();
   });
@@ -153,6 +173,7 @@ describe('map', () => {
       reached.add(await page.evaluate(() => document.activeElement?.getAttribute('name') || document.activeElement?.id || ''));
     }
     for (const id of ['nav-cakupan', 'nav-usulan', 'lang', 'auth-btn', 'metric']) assert.ok(reached.has(id), `Tab reaches ${id}: ${[...reached]}`);
+    await page.evaluate(() => window.sigap.firstRender);
     const r = await renderedKelurahan(page);
     assert.ok(r.count > 0, 'the map draws kelurahan on a phone too');
     await context.close();

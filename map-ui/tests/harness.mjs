@@ -133,3 +133,24 @@ export async function pixelOverKelurahan(page) {
     return null;
   });
 }
+
+/** Distinct values of `prop` among the features drawn in map layer `layer`, as sorted strings. */
+export function rendered(page, layer, prop) {
+  return page.evaluate(([l, p]) => [...new Set(window.sigap.map.queryRenderedFeatures({ layers: [l] })
+    .map((f) => String(f.properties[p])))].sort(), [layer, prop]);
+}
+
+/** Waits (up to 10 s) until `rendered(page, layer, prop)` equals `want`, then returns what is drawn. */
+export async function renderedWhenSettled(page, layer, prop, want) {
+  await page.waitForFunction(([l, p, w]) => JSON.stringify([...new Set(window.sigap.map.queryRenderedFeatures({ layers: [l] })
+    .map((f) => String(f.properties[p])))].sort()) === w, [layer, prop, JSON.stringify(want)], { timeout: 10000 }).catch(() => {});
+  return rendered(page, layer, prop);
+}
+
+/** Waits until the map has loaded its style and tiles and stands still. */
+export function settled(page) {
+  return page.waitForFunction(() => {
+    const m = window.sigap.map;
+    return m.loaded() && m.areTilesLoaded() && !m.isMoving();
+  });
+}
