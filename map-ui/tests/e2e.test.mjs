@@ -150,6 +150,7 @@ describe('map', () => {
     await page.mouse.click(px.x, px.y);
     await page.waitForSelector('#support-btn');
     assert.equal((await page.textContent('.prop-title')).trim(), submitted.title);
+    assert.ok((await page.textContent('#proposal-detail')).includes('Rp 1.250.000'), 'money in Indonesian format');
     await page.click('#support-btn');
     await page.waitForFunction(() => document.querySelector('#support-btn').getAttribute('aria-pressed') === 'true');
     assert.match(await page.textContent('.support-count'), /^1 dukungan$/);
