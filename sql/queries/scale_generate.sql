@@ -69,6 +69,10 @@ FROM scale_kel GROUP BY kecamatan_code;
 INSERT INTO kelurahan (code, name, kecamatan_code, geom)
 SELECT code, 'Kelurahan Sintetis ' || n, kecamatan_code, geom FROM scale_kel;
 
+-- The region is exactly the villages (the last grid row may be partial).
+UPDATE region SET geom = (SELECT ST_Multi(ST_UnaryUnion(ST_Collect(geom))) FROM kecamatan)
+WHERE code = '32.73';
+
 -- Poverty follows a smooth pattern over the city (two waves) plus noise.
 INSERT INTO indicator (kelurahan_code, year, population, households, low_income_households, source)
 SELECT code, 2024, pop, hh,
