@@ -67,9 +67,18 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    anyhow::ensure!(!published.is_empty(), "the fixture made no published proposals");
-    let before_proposals: i64 = db.query_one("SELECT count(*) FROM proposal", &[]).await?.get(0);
-    let before_supports: i64 = db.query_one("SELECT count(*) FROM proposal_support", &[]).await?.get(0);
+    anyhow::ensure!(
+        !published.is_empty(),
+        "the fixture made no published proposals"
+    );
+    let before_proposals: i64 = db
+        .query_one("SELECT count(*) FROM proposal", &[])
+        .await?
+        .get(0);
+    let before_supports: i64 = db
+        .query_one("SELECT count(*) FROM proposal_support", &[])
+        .await?
+        .get(0);
     drop(db);
 
     let http = reqwest::Client::builder()
@@ -164,18 +173,33 @@ async fn main() -> anyhow::Result<()> {
         pct(&mut r.support_ms, 0.50),
         pct(&mut r.support_ms, 0.99)
     );
-    println!("  writes:      {writes_per_s:.0}/s; failed or refused: {}", r.errors);
+    println!(
+        "  writes:      {writes_per_s:.0}/s; failed or refused: {}",
+        r.errors
+    );
 
     // Count check: every acknowledged write is in the database, nothing extra, counts exact.
     let db = pool.get().await?;
     let found: i64 = db
-        .query_one("SELECT count(*) FROM proposal WHERE id = ANY($1)", &[&r.submitted_ids])
+        .query_one(
+            "SELECT count(*) FROM proposal WHERE id = ANY($1)",
+            &[&r.submitted_ids],
+        )
         .await?
         .get(0);
-    let after_proposals: i64 = db.query_one("SELECT count(*) FROM proposal", &[]).await?.get(0);
-    let after_supports: i64 = db.query_one("SELECT count(*) FROM proposal_support", &[]).await?.get(0);
+    let after_proposals: i64 = db
+        .query_one("SELECT count(*) FROM proposal", &[])
+        .await?
+        .get(0);
+    let after_supports: i64 = db
+        .query_one("SELECT count(*) FROM proposal_support", &[])
+        .await?
+        .get(0);
     let counter_sum: i64 = db
-        .query_one("SELECT coalesce(sum(support_count), 0)::bigint FROM proposal", &[])
+        .query_one(
+            "SELECT coalesce(sum(support_count), 0)::bigint FROM proposal",
+            &[],
+        )
         .await?
         .get(0);
     let pairs: HashSet<(i64, u64)> = r.supported.iter().copied().collect();
@@ -183,12 +207,31 @@ async fn main() -> anyhow::Result<()> {
     let mut check = |name: &str, got: i64, want: i64| {
         let ok = got == want;
         all_ok &= ok;
-        println!("  check {name}: {got} (expected {want}) {}", if ok { "ok" } else { "LOST" });
+        println!(
+            "  check {name}: {got} (expected {want}) {}",
+            if ok { "ok" } else { "LOST" }
+        );
     };
-    check("acknowledged submissions in the database", found, n_sub as i64);
-    check("new proposal rows", after_proposals - before_proposals, n_sub as i64);
-    check("new support rows", after_supports - before_supports, pairs.len() as i64);
-    check("sum of support_count = support rows", counter_sum, after_supports);
+    check(
+        "acknowledged submissions in the database",
+        found,
+        n_sub as i64,
+    );
+    check(
+        "new proposal rows",
+        after_proposals - before_proposals,
+        n_sub as i64,
+    );
+    check(
+        "new support rows",
+        after_supports - before_supports,
+        pairs.len() as i64,
+    );
+    check(
+        "sum of support_count = support rows",
+        counter_sum,
+        after_supports,
+    );
     drop(db);
 
     // The peer: the same insert straight to the database, no HTTP, same concurrency.

@@ -247,7 +247,7 @@ pub async fn set_role<C: GenericClient>(
     Ok(user)
 }
 
-/// Opens a session (stored by the hash of its id).
+/// Opens a session (stored by the hash of its id), dropping the account's expired ones.
 pub async fn create_session<C: GenericClient>(
     client: &C,
     user_id: i64,
@@ -255,6 +255,13 @@ pub async fn create_session<C: GenericClient>(
     csrf_token: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    client
+        .execute(
+            "DELETE FROM app_session WHERE user_id = $1 AND expires_at <= now()",
+            &[&user_id],
+        )
+        .await
+        .context("dropping expired sessions")?;
     client
         .execute(
             "INSERT INTO app_session (id_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)",
