@@ -40,7 +40,8 @@ enum Command {
     Import {
         /// The file to read.
         file: PathBuf,
-        /// Target layer: region, kecamatan, kelurahan, indicator, partner, program, coverage or proposal.
+        /// Target layer: region, kecamatan, kelurahan, indicator, partner, program, coverage,
+        /// proposal or population (weights for the gap analysis).
         #[arg(long)]
         layer: String,
         /// Source CRS (e.g. EPSG:32748), when the file declares none or declares it wrongly.

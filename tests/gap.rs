@@ -846,3 +846,81 @@ async fn command_line_runs_and_exports() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cell_m"));
 }
+
+#[tokio::test]
+async fn population_layer_imports_points_and_polygons() {
+    let db = TestDb::new(false).await;
+    let pool = db.pool();
+    fixture(&pool).await;
+    let client = pool.get().await.expect("client");
+    // Two features inside the region (a point and a polygon) and a line that must be refused.
+    let features: Value = client
+        .query_one(
+            "SELECT jsonb_build_object('type', 'FeatureCollection', 'features', jsonb_build_array(
+               jsonb_build_object('type', 'Feature', 'properties', jsonb_build_object('code', 'rt-1', 'jiwa', 120),
+                 'geometry', ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 250, $2::float8 + 500), 32748), 4326))::jsonb),
+               jsonb_build_object('type', 'Feature', 'properties', jsonb_build_object('code', 'rw-2', 'jiwa', 300),
+                 'geometry', ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope($1::float8 + 500, $2::float8, $1::float8 + 1000, $2::float8 + 1000, 32748), 4326))::jsonb),
+               jsonb_build_object('type', 'Feature', 'properties', jsonb_build_object('code', 'jalan', 'jiwa', 5),
+                 'geometry', ST_AsGeoJSON(ST_Transform(ST_MakeLine(ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 32748),
+                                                                   ST_SetSRID(ST_MakePoint($1::float8 + 10, $2::float8), 32748)), 4326))::jsonb)))",
+            &[&X0, &Y0],
+        )
+        .await
+        .expect("features")
+        .get(0);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("penduduk.geojson");
+    std::fs::write(&file, features.to_string()).expect("write");
+    let path = file.to_str().expect("path");
+    let out = sigap_cli(
+        &db,
+        &[
+            "import",
+            path,
+            "--layer",
+            "population",
+            "--map",
+            "weight=jiwa",
+        ],
+    )
+    .await;
+    assert!(!out.status.success(), "a line is not a population feature");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wrong geometry type"));
+    let out = sigap_cli(
+        &db,
+        &[
+            "import",
+            path,
+            "--layer",
+            "population",
+            "--map",
+            "weight=jiwa",
+            "--skip-invalid",
+        ],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = client
+        .query(
+            "SELECT code, GeometryType(geom), weight FROM population_weight ORDER BY code",
+            &[],
+        )
+        .await
+        .expect("weights");
+    let got: Vec<(String, String, f64)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("rt-1".to_owned(), "POINT".to_owned(), 120.0),
+            ("rw-2".to_owned(), "POLYGON".to_owned(), 300.0)
+        ]
+    );
+}

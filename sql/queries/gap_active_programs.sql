@@ -1,6 +1,7 @@
 -- Programs running on $1 that pass the filters ($2 program type, $3 partner type, NULL = all),
--- with their partner. A coverage area counts when its program is here and its own dates hold.
-SELECT pr.code, pr.partner_code
+-- with their type and partner. A coverage area counts when its program is here and its own dates
+-- hold.
+SELECT pr.code, pr.type, pr.partner_code
 FROM program pr
 JOIN partner pa ON pa.code = pr.partner_code
 WHERE pr.start_date <= $1 AND pr.end_date >= $1

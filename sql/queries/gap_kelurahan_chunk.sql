@@ -2,7 +2,7 @@
 -- cell pieces. All metric work is in EPSG:32748.
 -- $1 text[] kelurahan codes, $2 date as_of, $3 text[] codes of the programs active on as_of that
 -- pass the filters (gap_active_programs.sql), $4 float8 hexagon edge in metres, $5 text[] public
--- proposal statuses.
+-- proposal statuses, $6 text[] and $7 text[] the type and partner of each program of $3.
 --
 -- Instead of one union of every coverage area, each kelurahan unions only the active coverage
 -- pieces the GiST index finds for it, clipped to it first: the unions stay small and independent,
@@ -13,9 +13,11 @@ WITH k AS (
     WHERE kl.code = ANY ($1)
 ),
 pieces AS (
-    SELECT k.code, c.id, c.program_code, x.g
+    SELECT k.code, c.id, c.program_code, ap.program_type, ap.partner_code, x.g
     FROM k
     JOIN coverage c ON c.geom && k.geom AND ST_Intersects(c.geom, k.geom)
+    JOIN unnest($3::text[], $6::text[], $7::text[]) AS ap (program_code, program_type, partner_code)
+      ON ap.program_code = c.program_code
     CROSS JOIN LATERAL (
         SELECT ST_CollectionExtract(ST_Intersection(ST_Transform(c.geom, 32748), k.g), 3) AS g
     ) x
@@ -29,6 +31,44 @@ agg AS (
                 ELSE ST_UnaryUnion(ST_Collect(g ORDER BY id)) END AS cg,
            array_agg(DISTINCT program_code ORDER BY program_code) AS programs
     FROM pieces
+    GROUP BY code
+),
+-- Overlap: where two or more partners run the same program type in this kelurahan.
+shared AS (
+    SELECT code, program_type
+    FROM pieces
+    GROUP BY 1, 2
+    HAVING count(DISTINCT partner_code) >= 2
+),
+by_partner AS (
+    SELECT p.code, p.program_type, p.partner_code,
+           ST_UnaryUnion(ST_Collect(p.g ORDER BY p.id)) AS g
+    FROM pieces p
+    JOIN shared s ON s.code = p.code AND s.program_type = p.program_type
+    GROUP BY 1, 2, 3
+),
+pairs AS (
+    SELECT x.code, x.program_type, x.partner_code AS pa, y.partner_code AS pb,
+           ST_CollectionExtract(ST_Intersection(x.g, y.g), 3) AS g
+    FROM by_partner x
+    JOIN by_partner y ON y.code = x.code AND y.program_type = x.program_type
+                     AND x.partner_code < y.partner_code
+),
+overlap AS (
+    SELECT code, program_type,
+           (SELECT string_agg(DISTINCT u, ',' ORDER BY u)
+              FROM unnest(array_agg(pa) || array_agg(pb)) u) AS partners,
+           ST_Area(ST_UnaryUnion(ST_Collect(g ORDER BY pa, pb))) AS m2
+    FROM pairs
+    WHERE NOT ST_IsEmpty(g) AND ST_Area(g) > 0
+    GROUP BY 1, 2
+),
+overlap_k AS (
+    SELECT code,
+           array_agg(program_type ORDER BY program_type) AS types,
+           array_agg(partners ORDER BY program_type) AS partners,
+           array_agg(m2 ORDER BY program_type) AS m2
+    FROM overlap
     GROUP BY code
 )
 SELECT k.code,
@@ -44,9 +84,11 @@ SELECT k.code,
        i.households,
        i.low_income_households,
        cells.ci, cells.cj, cells.land_m2, cells.covered_m2 AS cell_covered_m2,
-       cells.proposals AS cell_proposals, cells.supports AS cell_supports
+       cells.proposals AS cell_proposals, cells.supports AS cell_supports,
+       o.types AS overlap_types, o.partners AS overlap_partners, o.m2 AS overlap_m2
 FROM k
 LEFT JOIN agg a ON a.code = k.code
+LEFT JOIN overlap_k o ON o.code = k.code
 LEFT JOIN indicator_latest i ON i.kelurahan_code = k.code
 LEFT JOIN LATERAL (
     SELECT count(*) AS proposals, sum(pd.supports) AS supports

@@ -18,7 +18,6 @@ use crate::store::{Context, StoreError};
 const ACTIVE_PROGRAMS_SQL: &str = include_str!("../../sql/queries/gap_active_programs.sql");
 const CHUNK_SQL: &str = include_str!("../../sql/queries/gap_kelurahan_chunk.sql");
 const FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_followup.sql");
-const OVERLAP_SQL: &str = include_str!("../../sql/queries/gap_overlap.sql");
 const SAVE_RUN_SQL: &str = include_str!("../../sql/queries/gap_save_run.sql");
 const SAVE_KELURAHAN_SQL: &str = include_str!("../../sql/queries/gap_save_kelurahan.sql");
 const SAVE_KECAMATAN_SQL: &str = include_str!("../../sql/queries/gap_save_kecamatan.sql");
@@ -128,6 +127,30 @@ fn kelurahan_input(row: &Row, partner_of: &BTreeMap<String, String>) -> Keluraha
     }
 }
 
+fn overlaps(row: &Row) -> Vec<Overlap> {
+    let code: String = row.get("code");
+    let types: Vec<String> = row
+        .get::<_, Option<Vec<String>>>("overlap_types")
+        .unwrap_or_default();
+    let partners: Vec<String> = row
+        .get::<_, Option<Vec<String>>>("overlap_partners")
+        .unwrap_or_default();
+    let m2: Vec<f64> = row
+        .get::<_, Option<Vec<f64>>>("overlap_m2")
+        .unwrap_or_default();
+    types
+        .into_iter()
+        .zip(partners)
+        .zip(m2)
+        .map(|((program_type, partners), overlap_m2)| Overlap {
+            kelurahan_code: code.clone(),
+            program_type,
+            partner_codes: partners.split(',').map(str::to_owned).collect(),
+            overlap_m2,
+        })
+        .collect()
+}
+
 /// Measures every kelurahan on `workers` connections that share one snapshot, so the chunks
 /// see the same data; `progress(done, total)` is called after each chunk of kelurahan.
 pub async fn measure(
@@ -155,14 +178,21 @@ pub async fn measure(
         .collect();
     let program_type = opt_str(params.program_type);
     let partner_type = opt_str(params.partner_type);
-    let partner_of: BTreeMap<String, String> = lead
-        .query(ACTIVE_PROGRAMS_SQL, &[&params.as_of, &program_type, &partner_type])
+    let active = lead
+        .query(
+            ACTIVE_PROGRAMS_SQL,
+            &[&params.as_of, &program_type, &partner_type],
+        )
         .await
-        .context("listing the active programs")?
+        .context("listing the active programs")?;
+    let active_programs: Vec<&str> = active.iter().map(|r| r.get(0)).collect();
+    let active_types: Vec<&str> = active.iter().map(|r| r.get(1)).collect();
+    let active_partners: Vec<&str> = active.iter().map(|r| r.get(2)).collect();
+    let partner_of: BTreeMap<String, String> = active_programs
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .zip(&active_partners)
+        .map(|(p, q)| ((*p).to_owned(), (*q).to_owned()))
         .collect();
-    let active_programs: Vec<&str> = partner_of.keys().map(String::as_str).collect();
     let workers = workers.max(1);
     let chunk = (codes.len() / (workers * 16)).clamp(8, 256);
     let chunks: Vec<&[String]> = codes.chunks(chunk).collect();
@@ -172,7 +202,8 @@ pub async fn measure(
     let statuses: Vec<&str> = ProposalStatus::PUBLIC.to_vec();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Vec<KelurahanInput>)>> = Mutex::new(Vec::new());
+    type Part = (usize, Vec<KelurahanInput>, Vec<Overlap>);
+    let results: Mutex<Vec<Part>> = Mutex::new(Vec::new());
 
     let worker = || async {
         let client = pool.get().await?;
@@ -193,6 +224,8 @@ pub async fn measure(
                         &active_programs,
                         &params.cell_m,
                         &statuses,
+                        &active_types,
+                        &active_partners,
                     ],
                 )
                 .await
@@ -201,10 +234,11 @@ pub async fn measure(
                 .iter()
                 .map(|r| kelurahan_input(r, &partner_of))
                 .collect();
+            let overlaps: Vec<Overlap> = rows.iter().flat_map(overlaps).collect();
             let finished = done.fetch_add(codes.len(), Ordering::SeqCst) + codes.len();
             progress(finished as u64, total);
             if let Ok(mut r) = results.lock() {
-                r.push((n, inputs));
+                r.push((n, inputs, overlaps));
             }
         }
         client
@@ -230,19 +264,7 @@ pub async fn measure(
                 window_closed: r.get(5),
             })
             .collect::<Vec<_>>();
-        let overlap = lead
-            .query(OVERLAP_SQL, &[&params.as_of, &program_type, &partner_type])
-            .await
-            .context("finding overlapping programs")?
-            .iter()
-            .map(|r| Overlap {
-                kelurahan_code: r.get(0),
-                program_type: r.get(1),
-                partner_codes: r.get(2),
-                overlap_m2: r.get(3),
-            })
-            .collect::<Vec<_>>();
-        Ok::<_, StoreError>((followup, overlap))
+        Ok::<_, StoreError>(followup)
     };
 
     let (worker_results, lead_result) = futures::join!(
@@ -255,16 +277,20 @@ pub async fn measure(
     for r in worker_results {
         r?;
     }
-    let (followup, overlap) = lead_result?;
+    let followup = lead_result?;
     let mut parts = results
         .into_inner()
         .map_err(|_| StoreError::Config("a gap analysis worker panicked".to_owned()))?;
-    parts.sort_by_key(|(n, _)| *n);
-    Ok(Measured {
-        kelurahan: parts.into_iter().flat_map(|(_, k)| k).collect(),
+    parts.sort_by_key(|(n, _, _)| *n);
+    let mut measured = Measured {
         followup,
-        overlap,
-    })
+        ..Measured::default()
+    };
+    for (_, kelurahan, overlap) in parts {
+        measured.kelurahan.extend(kelurahan);
+        measured.overlap.extend(overlap);
+    }
+    Ok(measured)
 }
 
 /// Saves a run and all its rows in one transaction; returns its id.
