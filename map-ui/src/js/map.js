@@ -61,7 +61,7 @@ export async function createMap(container) {
     { id: 'kec-line', type: 'line', ...S, 'source-layer': 'kecamatan', paint: { 'line-color': '#222222', 'line-width': 1.8 } },
     { id: 'kel-selected', type: 'line', ...S, 'source-layer': 'kelurahan', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#ff2d55', 'line-width': 3 } },
     { id: 'proposals', type: 'circle', ...S, 'source-layer': 'proposals', layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 15, 7], 'circle-color': statusColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
-    { id: 'pins', type: 'circle', source: 'pins', paint: { 'circle-radius': 9, 'circle-color': ['coalesce', ['get', 'colour'], '#ff2d55'], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
+    { id: 'pins', type: 'circle', source: 'pins', paint: { 'circle-radius': ['coalesce', ['get', 'radius'], 9], 'circle-color': ['coalesce', ['get', 'colour'], '#ff2d55'], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
   );
   const opts = {
     container,

@@ -6,6 +6,8 @@ import { fmtDate, fmtNum, label, t } from '../i18n.js';
 import { STATUS_COLOURS } from '../scales.js';
 import { lonLatOf, statusBadge } from '../proposal-card.js';
 
+const SELECTED = '#D55E00';
+
 export default {
   id: 'moderasi',
   title: 'nav.moderation',
@@ -15,7 +17,8 @@ export default {
     this.unmount = () => map.setPins([]);
     map.neutral();
     app.setLegend([{ title: t('legend.proposal_status'), items: [
-      { colour: STATUS_COLOURS.diajukan, text: label('status', 'diajukan'), kind: 'dot' }] }]);
+      { colour: STATUS_COLOURS.diajukan, text: label('status', 'diajukan'), kind: 'dot' },
+      { colour: SELECTED, text: t('mod.selected'), kind: 'dot' }] }]);
     const list = h('ul', { class: 'list', id: 'mod-queue' });
     const heading = h('h3', {});
     const detail = h('section', { id: 'mod-detail', 'aria-live': 'polite' });
@@ -36,6 +39,8 @@ export default {
         return;
       }
       heading.textContent = t('mod.queue', { n: fmtNum(items.length) });
+      queuePins = items.map((p) => lonLatOf(p)).filter(Boolean).map((at) => pin(at, 5, STATUS_COLOURS.diajukan));
+      map.setPins(queuePins);
       if (items.length === 0) add(list, h('li', { class: 'muted' }, t('mod.empty')));
       for (const p of items) {
         add(list, h('li', {}, h('button', { type: 'button', class: 'link', dataset: { id: p.id }, onclick: () => select(p) }, p.title),
@@ -43,17 +48,15 @@ export default {
       }
     }
 
+    // Map context: every pending proposal as a small dot, the one being reviewed large.
+    let queuePins = [];
+    const pin = (at, radius, colour) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { radius, colour } });
+
     function select(p) {
       const here = lonLatOf(p);
       const dups = p.nearby_duplicates || [];
-      const pins = [];
-      if (here) pins.push({ type: 'Feature', geometry: { type: 'Point', coordinates: here }, properties: { colour: STATUS_COLOURS.diajukan } });
-      for (const d of dups) {
-        const at = lonLatOf(d);
-        if (at) pins.push({ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { colour: STATUS_COLOURS.digabung } });
-      }
-      map.setPins(pins);
-      if (here) map.flyTo({ center: here, zoom: Math.max(map.getZoom(), 15), duration: 600 });
+      map.setPins(here ? [...queuePins, pin(here, 10, SELECTED)] : queuePins);
+      if (here) map.flyTo({ center: here, zoom: 14, duration: 600 });
       const msg = h('p', { role: 'status' });
       const reason = h('textarea', { name: 'reason', rows: '2' });
       const into = h('select', { name: 'merged_into' }, dups.map((d) => h('option', { value: d.id }, `${d.title} (${label('status', d.status)})`)));
