@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: one typed configuration from `DATABASE_URL` and `SIGAP_*` variables.
 //! - [`error`]: the API error, answered as problem+json in the caller's language.
+//! - [`analysis`]: the gap analysis and budget allocation: formulas, solvers, runs.
 //! - [`domain`]: area codes and vocabularies; no I/O.
 //! - [`store`]: the pool, migrations and all SQL.
 //! - [`import`]: GDAL readers and the per-layer import rules.

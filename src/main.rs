@@ -1,4 +1,4 @@
-//! The `sigap` command: serve, migrate, import, sample, user, gap.
+//! The `sigap` command: serve, migrate, import, sample, user, gap, budget.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +74,28 @@ enum Command {
     Gap {
         #[command(subcommand)]
         command: GapCommand,
+    },
+    /// Budget prioritisation: which verified proposals to fund.
+    Budget {
+        #[command(subcommand)]
+        command: BudgetCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BudgetCommand {
+    /// Solve a scenario file against the database (nothing is stored) and print the funded
+    /// list and the reason for every unfunded proposal. The file holds the scenario parameters
+    /// (docs/budget.md), or `{name, area_code, params}`.
+    Solve {
+        /// The scenario JSON file.
+        scenario: PathBuf,
+        /// Only candidates inside this kecamatan or kelurahan (overrides the file's area_code).
+        #[arg(long)]
+        area: Option<String>,
+        /// Also write the result to a file: .csv or .xlsx.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -339,6 +361,107 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Gap { command } => return run_gap(&pool, command).await,
+        Command::Budget {
+            command:
+                BudgetCommand::Solve {
+                    scenario,
+                    area,
+                    out,
+                },
+        } => return budget_solve(&pool, &scenario, area, out.as_deref()).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn budget_solve(
+    pool: &deadpool_postgres::Pool,
+    file: &std::path::Path,
+    area: Option<String>,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use sigap::analysis::budget::plan::{self, PlanError, ScenarioParams};
+    use sigap::analysis::budget::{export, SolveOptions};
+
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let (name, file_area, params) = match value.get("params") {
+        Some(p) => (
+            value
+                .get("name")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            value
+                .get("area_code")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            p.clone(),
+        ),
+        None => (None, None, value),
+    };
+    let params: ScenarioParams = serde_json::from_value(params)
+        .with_context(|| format!("{}: the scenario parameters do not fit", file.display()))?;
+    let name = name.unwrap_or_else(|| file.display().to_string());
+    let area = area.or(file_area);
+    let client = pool.get().await.context("cannot connect to the database")?;
+    let e = match plan::evaluate(&client, area.as_deref(), &params, &SolveOptions::default()).await
+    {
+        Ok(e) => e,
+        Err(PlanError::Store(s)) => return Err(s.into()),
+        Err(other) => {
+            eprintln!("scenario cannot be solved: {other}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let a = &e.allocation;
+    println!(
+        "scenario {name}: method {}, budget {} IDR, spent {} IDR, total priority {:.2}, {} funded, {} unfunded, equity distance {:.3}",
+        serde_json::to_value(a.method)?.as_str().unwrap_or_default(),
+        a.budget_idr,
+        a.spent_idr,
+        a.objective,
+        a.funded.len(),
+        a.unfunded.len(),
+        e.equity.distance
+    );
+    println!("funded:");
+    for p in e.proposals.iter().filter(|p| p.funded == Some(true)) {
+        println!(
+            "  {:>6} {:<12} {} {:<16} {:>15} IDR  score {:>6.2}  {}",
+            p.id,
+            p.tracking_code,
+            p.kecamatan_code,
+            p.category,
+            p.estimated_cost_idr.unwrap_or(0),
+            p.score.score,
+            p.title
+        );
+    }
+    println!("unfunded:");
+    for p in e.proposals.iter().filter(|p| p.funded == Some(false)) {
+        let reason = p
+            .reason
+            .and_then(|r| serde_json::to_value(r).ok())
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        println!(
+            "  {:>6} {:<12} {} {:<16} score {:>6.2}  {reason}",
+            p.id, p.tracking_code, p.kecamatan_code, p.category, p.score.score
+        );
+    }
+    if let Some(out) = out {
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let bytes = match ext.as_deref() {
+            Some("csv") => export::to_csv(&e).into_bytes(),
+            Some("xlsx") => export::to_xlsx(&e, &name)?,
+            _ => anyhow::bail!("--out must end in .csv or .xlsx"),
+        };
+        std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+        println!("wrote {}", out.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod analysis;
 pub mod auth;
+mod budget;
 mod health;
 pub mod input;
 mod ogc;
@@ -48,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ogc::router())
         .merge(tiles::router())
         .merge(analysis::router())
+        .merge(budget::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
