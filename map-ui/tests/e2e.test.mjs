@@ -159,6 +159,47 @@ describe('map', () => {
     await context.close();
   });
 
+  test('an official runs a scenario and sees the results table', async () => {
+    const { context, page } = await openApp(world.browser, world.base);
+    await login(page, STAFF.official);
+    await page.click('#nav-anggaran');
+    await page.waitForSelector('#ranking tbody tr');
+    // A ranking row flies the map to its proposal.
+    const first = page.locator('#ranking tbody tr').first();
+    const id = Number(await first.getAttribute('data-id'));
+    await first.click();
+    assert.equal(await first.getAttribute('aria-selected'), 'true');
+    const prop = await fetch(`${world.base}/api/proposals/${id}`).then((x) => x.json());
+    await page.waitForFunction(([lon, lat]) => {
+      const c = window.sigap.map.getCenter();
+      return Math.abs(c.lng - lon) < 1e-4 && Math.abs(c.lat - lat) < 1e-4;
+    }, [prop.lon, prop.lat]);
+    const run = async (name, budget) => {
+      await page.fill('#scenario-form [name=name]', name);
+      await page.fill('#scenario-form [name=budget_idr]', String(budget));
+      await page.fill('#scenario-form [name=kecamatan_cap_share]', '25');
+      await page.click('#run-btn');
+      await page.waitForFunction((n) => document.querySelector('#results-title')?.textContent.includes(n), name);
+    };
+    await run('Skenario A', 5_000_000_000);
+    const funded = await page.locator('#results-table tbody tr').count();
+    assert.ok(funded > 0, 'some proposals are funded');
+    assert.ok((await page.textContent('#budget-results')).includes('Rp 5.000.000.000'), 'the budget in Indonesian format');
+    assert.ok(await page.locator('#equity-chart > div').count() > 0, 'per-kecamatan bars against need');
+    await run('Skenario B', 1_000_000_000);
+    assert.ok(await page.locator('#results-table tbody tr').count() <= funded, 'a smaller budget funds no more');
+    await page.click('#compare-btn');
+    await page.waitForSelector('#budget-compare table');
+    assert.ok((await page.textContent('#budget-compare')).includes('Skenario A'));
+    await page.evaluate(() => {
+      document.querySelector('#results-title').scrollIntoView();
+      window.sigap.map.jumpTo({ center: [107.61, -6.91], zoom: 11.3 });
+    });
+    await settled(page);
+    await page.screenshot({ path: join(screenshots, 'anggaran.png') });
+    await context.close();
+  });
+
   test('at 360×640 the main controls can be reached', async () => {
     const { context, page } = await openApp(world.browser, world.base, { viewport: { width: 360, height: 640 } });
     const controls = ['#nav-cakupan', '#nav-usulan', '#lang', '#auth-btn', 'select[name=metric]', 'input[name=as_of]', '.legend'];
