@@ -92,6 +92,9 @@ describe('map', () => {
     await page.fill('#proposal-form [name=title]', submitted.title);
     await page.fill('#proposal-form [name=description]', 'Saluran air tersumbat sampah, banjir setiap hujan.');
     await page.fill('#proposal-form [name=estimated_cost_idr]', '1250000');
+    // A photo makes the form send multipart; the server re-encodes it.
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    await page.setInputFiles('#proposal-form [name=photo]', { name: 'foto.png', mimeType: 'image/png', buffer: png });
     await page.waitForSelector('#nearby h3');
     await page.click('#send-btn');
     await page.waitForSelector('#tracking-code');
@@ -100,6 +103,8 @@ describe('map', () => {
     const tracked = await fetch(`${world.base}/api/proposals/track/${submitted.code}`).then((x) => x.json());
     assert.equal(tracked.title, submitted.title);
     assert.equal(tracked.status, 'diajukan');
+    assert.equal(tracked.has_photo, true);
+    assert.equal(tracked.estimated_cost_idr, 1250000);
     submitted.id = tracked.id;
     submitted.lngLat = await page.evaluate(({ x, y }) => {
       const r = window.sigap.map.getCanvas().getBoundingClientRect();
