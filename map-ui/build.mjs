@@ -1,7 +1,7 @@
 // Builds map-ui/dist, which `sigap serve` serves at / (SIGAP_STATIC_DIR): copies src/ as it is
 // (plain ES modules, no bundler), MapLibre's ES module build from node_modules into dist/vendor,
 // checks that every string key used exists in both i18n files, and prints the size budget.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -46,7 +46,13 @@ cpSync(src, dist, { recursive: true });
 for (const f of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs', 'maplibre-gl.css']) cpSync(join(maplibre, f), join(dist, 'vendor', f));
 cpSync(join(root, 'node_modules', 'maplibre-gl', 'LICENSE.txt'), join(dist, 'vendor', 'maplibre-gl.LICENSE.txt'));
 
+// Every module is announced up front, so the browser fetches them in parallel instead of
+// discovering them import by import (first render time).
 const ours = walk(join(dist, 'js'));
+const preloads = ['vendor/maplibre-gl.mjs', ...ours.map((f) => f.slice(dist.length + 1))]
+  .map((f) => `<link rel="modulepreload" href="${f}">`).join('\n');
+const indexPath = join(dist, 'index.html');
+writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('<!-- build: preloads -->', preloads));
 const raw = ours.reduce((n, f) => n + statSync(f).size, 0);
 const gz = ours.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
