@@ -6,7 +6,9 @@ use sigap::store::collections::Catalog;
 use sigap::store::tiles::{combined_sql, layer_sql};
 
 fn main() {
-    let layer = std::env::args().nth(1).unwrap_or_else(|| "proposals".to_owned());
+    let layer = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "proposals".to_owned());
     let catalog = Catalog::default();
     let sql = if layer == "sigap" {
         combined_sql(&catalog)

@@ -2,8 +2,8 @@
 # bench/tiles: SIGAP against martin and against the raw SQL floor, on one database and one list of
 # tiles (z11–z16 over the region). Not a test: it prints tiles/s and the ratios.
 #
-#   bench/tiles/run.sh                      # sample scale: 151 villages, 400 proposals
-#   VILLAGES=10000 PROPOSALS=100000 COVERAGE=2000 bench/tiles/run.sh
+#   bench/tiles/run.sh                      # the Bandung sample (sample-layers/)
+#   VILLAGES=10000 PROPOSALS=100000 COVERAGE=2000 bench/tiles/run.sh   # synthetic, sigap sample scale
 #
 # Needs: a release build (done here), PostgreSQL + PostGIS, pgbench, and martin on PATH
 # (`cargo install martin --locked`; MARTIN=/path/to/martin to point elsewhere). Without martin the
@@ -12,9 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 DB=${BENCH_DB:-sigap_bench_tiles}
-VILLAGES=${VILLAGES:-151}
-PROPOSALS=${PROPOSALS:-400}
-COVERAGE=${COVERAGE:-60}
+VILLAGES=${VILLAGES:-}
+PROPOSALS=${PROPOSALS:-100000}
+COVERAGE=${COVERAGE:-2000}
 LAYERS=${LAYERS:-"proposals kelurahan"}
 TILES_PER_ZOOM=${TILES_PER_ZOOM:-100}
 CONC=${CONC:-4}
@@ -33,10 +33,18 @@ SIGAP=target/release/sigap
 LOAD=target/release/examples/tile_load
 TILE_SQL=target/release/examples/tile_sql
 
-echo "== database $DB: $VILLAGES villages, $PROPOSALS proposals, $COVERAGE coverage" >&2
 psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 $SIGAP migrate >/dev/null
-$SIGAP sample scale --villages "$VILLAGES" --proposals "$PROPOSALS" --coverage "$COVERAGE" >&2
+if [ -z "$VILLAGES" ]; then
+  echo "== database $DB: the Bandung sample" >&2
+  $SIGAP sample load --dir sample-layers >/dev/null
+else
+  echo "== database $DB: $VILLAGES villages, $PROPOSALS proposals, $COVERAGE coverage" >&2
+  $SIGAP sample scale --villages "$VILLAGES" --proposals "$PROPOSALS" --coverage "$COVERAGE" >&2
+fi
+psql -q -d "$DB" -c "VACUUM ANALYZE"
+VILLAGES=$(psql -Atq -d "$DB" -c "SELECT count(*) FROM kelurahan")
+PROPOSALS=$(psql -Atq -d "$DB" -c "SELECT count(*) FROM proposal")
 
 # martin serves views over the very SQL of SIGAP's collections (same rows, same columns).
 public_statuses=$(printf "'%s'," diverifikasi diprioritaskan dianggarkan dikerjakan selesai)
@@ -113,14 +121,16 @@ YAML
   # Raw SQL floor: the same prepared tile query through pgbench, minus the cost of picking the tile.
   { echo "\\set i random(1, $NTILES)"
     echo "SELECT z, x, y FROM bench_tiles WHERE i = :i \\gset"
-    $TILE_SQL "$layer" | sed 's/\$1/:z/g; s/\$2/:x/g; s/\$3/:y/g' | tr '\n' ' '; echo ";"
+    $TILE_SQL "$layer" | sed 's/--.*$//; s/\$1/:z/g; s/\$2/:x/g; s/\$3/:y/g' | tr '\n' ' '; echo ";"
   } > "$OUT/pgbench_$layer.sql"
   { echo "\\set i random(1, $NTILES)"
     echo "SELECT z, x, y FROM bench_tiles WHERE i = :i \\gset"
   } > "$OUT/pgbench_pick.sql"
   per_client=$(( (NTILES + CONC - 1) / CONC ))
-  tps=$(pgbench -n -M prepared -c "$CONC" -j 2 -t "$per_client" -f "$OUT/pgbench_$layer.sql" "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
-  pick=$(pgbench -n -M prepared -c "$CONC" -j 2 -t $((per_client * 4)) -f "$OUT/pgbench_pick.sql" "$DB" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  pgbench -n -M prepared -c "$CONC" -j 2 -t "$per_client" -f "$OUT/pgbench_$layer.sql" "$DB" > "$OUT/pgbench_$layer.out" 2>&1 || { cat "$OUT/pgbench_$layer.out" >&2; exit 1; }
+  pgbench -n -M prepared -c "$CONC" -j 2 -t $((per_client * 4)) -f "$OUT/pgbench_pick.sql" "$DB" > "$OUT/pgbench_pick.out" 2>&1 || { cat "$OUT/pgbench_pick.out" >&2; exit 1; }
+  tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench_$layer.out")
+  pick=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$OUT/pgbench_pick.out")
   R[sql_$layer]=$(python3 -c "print(round(1 / (1 / $tps - 1 / $pick), 1))")
 done
 
