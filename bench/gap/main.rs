@@ -21,6 +21,16 @@ fn peak_rss_mib(pid: &str) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// CPU time a process has used so far, seconds (utime + stime from /proc/<pid>/stat, 100 Hz).
+fn cpu_s(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -65,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
         outcome.id, outcome.summary["cells"]
     );
     let sigap_rss = peak_rss_mib("self").unwrap_or(f64::NAN);
-    let backends: Vec<(i32, f64)> = {
+    let backends: Vec<(i32, f64, f64)> = {
         let c = pool.get().await?;
         c.query(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sigap' ORDER BY pid",
@@ -75,16 +85,30 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|r| {
             let pid: i32 = r.get(0);
-            (pid, peak_rss_mib(&pid.to_string()).unwrap_or(f64::NAN))
+            let p = pid.to_string();
+            (
+                pid,
+                peak_rss_mib(&p).unwrap_or(f64::NAN),
+                cpu_s(&p).unwrap_or(f64::NAN),
+            )
         })
         .collect()
     };
     println!("peak RSS: sigap process {sigap_rss:.0} MiB");
-    for (pid, mib) in &backends {
+    for (pid, mib, cpu) in &backends {
         println!(
-            "peak RSS: PostgreSQL backend {pid} {mib:.0} MiB (includes shared buffers it touched)"
+            "PostgreSQL backend {pid}: peak RSS {mib:.0} MiB (includes shared buffers it touched), CPU {cpu:.1} s"
         );
     }
+    let backend_cpu: f64 = backends.iter().map(|b| b.2).sum();
+    println!(
+        "CPU used by the run: {backend_cpu:.1} s in PostgreSQL, {:.1} s in sigap; \
+         machine load average while running: {}",
+        cpu_s("self").unwrap_or(f64::NAN),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
 
     // The analyst's approach on a fresh connection, so its backend's memory is its own.
     let ours: Vec<(String, f64)> = {
@@ -103,8 +127,11 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(conn);
         client
     };
-    c.batch_execute(&format!("SET statement_timeout = '{naive_timeout_s}s'"))
-        .await?;
+    c.batch_execute(&format!(
+        "SET statement_timeout = '{naive_timeout_s}s'; SET jit = off"
+    ))
+    .await?;
+    let naive_pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
     let started = Instant::now();
     let naive = c
         .query(
@@ -113,6 +140,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .await;
     let naive_s = started.elapsed().as_secs_f64();
+    println!(
+        "analyst's backend: peak RSS {:.0} MiB, CPU {:.1} s",
+        peak_rss_mib(&naive_pid.to_string()).unwrap_or(f64::NAN),
+        cpu_s(&naive_pid.to_string()).unwrap_or(f64::NAN)
+    );
     match naive {
         Ok(rows) => {
             let theirs: Vec<(String, f64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();

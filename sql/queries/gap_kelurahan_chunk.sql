@@ -13,11 +13,14 @@ WITH k AS (
     WHERE kl.code = ANY ($1)
 ),
 pieces AS (
-    SELECT k.code, c.id, c.program_code, ap.program_type, ap.partner_code, x.g
+    -- Type and partner are looked up by position in the parallel arrays: a join with their
+    -- unnest misleads the planner into a nested loop over every program.
+    SELECT k.code, c.id, c.program_code,
+           ($6::text[])[array_position($3::text[], c.program_code)] AS program_type,
+           ($7::text[])[array_position($3::text[], c.program_code)] AS partner_code,
+           x.g
     FROM k
     JOIN coverage c ON c.geom && k.geom AND ST_Intersects(c.geom, k.geom)
-    JOIN unnest($3::text[], $6::text[], $7::text[]) AS ap (program_code, program_type, partner_code)
-      ON ap.program_code = c.program_code
     CROSS JOIN LATERAL (
         SELECT ST_CollectionExtract(ST_Intersection(ST_Transform(c.geom, 32748), k.g), 3) AS g
     ) x

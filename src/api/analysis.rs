@@ -138,7 +138,12 @@ async fn start_run(
         })?
     };
     let params = request.params(chrono::Local::now().date_naive())?;
-    let outcome = run::run(&state.pool, &params, &|_, _| {}).await?;
+    // The run goes on in its own task: a client that hangs up must not cut it off half-way
+    // (its connections would return to the pool inside a transaction).
+    let pool = state.pool.clone();
+    let outcome = tokio::spawn(async move { run::run(&pool, &params, &|_, _| {}).await })
+        .await
+        .map_err(ApiError::internal)??;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "id": outcome.id, "summary": outcome.summary })),

@@ -164,6 +164,19 @@ pub async fn measure(
     lead.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off")
         .await
         .context("starting the analysis snapshot")?;
+    let result = measure_in(&lead, pool, params, workers, progress).await;
+    // Read-only: ROLLBACK ends the snapshot whatever happened.
+    let _ = lead.batch_execute("ROLLBACK").await;
+    result
+}
+
+async fn measure_in(
+    lead: &Object,
+    pool: &Pool,
+    params: &GapParams,
+    workers: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Measured, StoreError> {
     let snapshot: String = lead
         .query_one("SELECT pg_export_snapshot()", &[])
         .await
@@ -207,45 +220,56 @@ pub async fn measure(
 
     let worker = || async {
         let client = pool.get().await?;
-        begin_with_snapshot(&client, &snapshot).await?;
-        let stmt = client
-            .prepare_cached(CHUNK_SQL)
-            .await
-            .context("preparing the kelurahan gap query")?;
-        loop {
-            let n = next.fetch_add(1, Ordering::SeqCst);
-            let Some(codes) = chunks.get(n) else { break };
-            let rows = client
-                .query(
-                    &stmt,
-                    &[
-                        codes,
-                        &params.as_of,
-                        &active_programs,
-                        &params.cell_m,
-                        &statuses,
-                        &active_types,
-                        &active_partners,
-                    ],
-                )
+        let result = async {
+            begin_with_snapshot(&client, &snapshot).await?;
+            let stmt = client
+                .prepare_cached(CHUNK_SQL)
                 .await
-                .context("measuring coverage of a chunk of kelurahan")?;
-            let inputs: Vec<KelurahanInput> = rows
-                .iter()
-                .map(|r| kelurahan_input(r, &partner_of))
-                .collect();
-            let overlaps: Vec<Overlap> = rows.iter().flat_map(overlaps).collect();
-            let finished = done.fetch_add(codes.len(), Ordering::SeqCst) + codes.len();
-            progress(finished as u64, total);
-            if let Ok(mut r) = results.lock() {
-                r.push((n, inputs, overlaps));
+                .context("preparing the kelurahan gap query")?;
+            loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                let Some(codes) = chunks.get(n) else { break };
+                let rows = client
+                    .query(
+                        &stmt,
+                        &[
+                            codes,
+                            &params.as_of,
+                            &active_programs,
+                            &params.cell_m,
+                            &statuses,
+                            &active_types,
+                            &active_partners,
+                        ],
+                    )
+                    .await
+                    .context("measuring coverage of a chunk of kelurahan");
+                let rows = match rows {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        // Stop the other workers too: the run is lost.
+                        next.store(chunks.len(), Ordering::SeqCst);
+                        return Err(e);
+                    }
+                };
+                let inputs: Vec<KelurahanInput> = rows
+                    .iter()
+                    .map(|r| kelurahan_input(r, &partner_of))
+                    .collect();
+                let overlaps: Vec<Overlap> = rows.iter().flat_map(overlaps).collect();
+                let finished = done.fetch_add(codes.len(), Ordering::SeqCst) + codes.len();
+                progress(finished as u64, total);
+                if let Ok(mut r) = results.lock() {
+                    r.push((n, inputs, overlaps));
+                }
             }
+            Ok::<(), StoreError>(())
         }
-        client
-            .batch_execute("COMMIT")
-            .await
-            .context("ending the analysis snapshot")?;
-        Ok::<(), StoreError>(())
+        .await;
+        // Read-only: ending with ROLLBACK releases the snapshot whatever happened, so the
+        // connection goes back to the pool outside any transaction.
+        let _ = client.batch_execute("ROLLBACK").await;
+        result
     };
 
     let lead_queries = async {
@@ -271,9 +295,6 @@ pub async fn measure(
         futures::future::join_all((0..workers).map(|_| worker())),
         lead_queries
     );
-    lead.batch_execute("COMMIT")
-        .await
-        .context("ending the analysis snapshot")?;
     for r in worker_results {
         r?;
     }
