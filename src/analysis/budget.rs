@@ -865,3 +865,111 @@ pub fn equity(spent_idr: &[(String, i64)], low_income_households: &[(String, i64
     let distance = rows.iter().map(|r| r.difference.abs()).sum::<f64>() / 2.0;
     Equity { rows, distance }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(id: i64, kec: &str, cat: &str, cost: Option<i64>) -> Candidate {
+        Candidate {
+            id,
+            kecamatan_code: kec.into(),
+            category: cat.into(),
+            cost_idr: cost,
+            priority: 1.0,
+        }
+    }
+
+    fn known() -> Vec<String> {
+        vec!["32.73.01".into(), "32.73.02".into()]
+    }
+
+    #[test]
+    fn shares_round_towards_the_rule() {
+        assert_eq!(Limit::Share(0.1).cap_idr(1_005), 100);
+        assert_eq!(Limit::Share(0.1).floor_idr(1_005), 101);
+        assert_eq!(Limit::AmountIdr(7).cap_idr(1_005), 7);
+    }
+
+    #[test]
+    fn validation_names_the_impossible_constraint() {
+        let cands = vec![
+            c(1, "32.73.01", "jalan", Some(60)),
+            c(2, "32.73.01", "jalan", Some(60)),
+            c(3, "32.73.02", "sanitasi", None),
+        ];
+        let base = Scenario {
+            budget_idr: 100,
+            must_not_fund: vec![3],
+            ..Scenario::default()
+        };
+        let err = |s: &Scenario| solve(&cands, s, &known(), &SolveOptions::default()).unwrap_err();
+        let mut s = base.clone();
+        s.category_caps.insert("jalan".into(), Limit::AmountIdr(50));
+        s.must_fund = vec![1];
+        assert_eq!(
+            err(&s),
+            BudgetError::MustFundOverCap {
+                scope: "category jalan".into(),
+                must_fund_idr: 60,
+                cap_idr: 50
+            }
+        );
+        let mut s = base.clone();
+        s.must_not_fund.clear();
+        assert_eq!(err(&s), BudgetError::MissingCost(vec![3]));
+        let mut s = base.clone();
+        s.must_fund = vec![3];
+        assert_eq!(err(&s), BudgetError::ConflictingLists(vec![3]));
+        let mut s = base.clone();
+        s.kecamatan.insert(
+            "32.73.01".into(),
+            AreaLimits {
+                floor: Some(Limit::AmountIdr(70)),
+                cap: Some(Limit::AmountIdr(100)),
+            },
+        );
+        // 60 or 120 can be spent there; 70..=100 cannot.
+        assert_eq!(err(&s), BudgetError::Infeasible);
+        let options = SolveOptions {
+            force_greedy: true,
+            ..SolveOptions::default()
+        };
+        assert!(matches!(
+            solve(&cands, &s, &known(), &options),
+            Err(BudgetError::GreedyFloorsUnmet { .. })
+        ));
+    }
+
+    #[test]
+    fn reasons_name_the_most_specific_rule() {
+        let mut cands = vec![
+            c(1, "32.73.01", "jalan", Some(60)),
+            c(2, "32.73.01", "jalan", Some(50)),
+            c(3, "32.73.02", "sanitasi", Some(10)),
+        ];
+        cands[1].priority = 1.5; // {2, 3} beats {1, 3}
+        let mut s = Scenario {
+            budget_idr: 70,
+            ..Scenario::default()
+        };
+        s.kecamatan.insert(
+            "32.73.01".into(),
+            AreaLimits {
+                floor: None,
+                cap: Some(Limit::AmountIdr(60)),
+            },
+        );
+        let a = solve(&cands, &s, &known(), &SolveOptions::default()).unwrap();
+        assert_eq!(a.funded, vec![2, 3]);
+        assert_eq!(
+            a.unfunded,
+            vec![Unfunded {
+                id: 1,
+                reason: Reason::KecamatanCap,
+                blocked_by: vec![Reason::KecamatanCap, Reason::BudgetExhausted],
+                shortfall_idr: 50,
+            }]
+        );
+    }
+}

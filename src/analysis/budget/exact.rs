@@ -211,60 +211,10 @@ pub(super) fn select(
     warm: Option<&[bool]>,
 ) -> Result<ExactOutcome, BudgetError> {
     let started = Instant::now();
+    let deadline = started + time_limit;
     let unit = (p.budget.max(1)) as f64;
     let m = model(p, unit);
     let n = m.free.len();
-
-    // Fix what the Lagrangian bound allows, relative to the incumbent.
-    let mut fixed: Vec<Option<bool>> = vec![None; n];
-    let incumbent = warm.map(|w| {
-        m.free
-            .iter()
-            .map(|&i| if w[i] { p.items[i].priority } else { 0.0 })
-            .sum::<f64>()
-    });
-    let mut upper = f64::INFINITY;
-    if let Some(lb) = incumbent {
-        let (bound, reduced) = m.dual(lb, started + time_limit / 4);
-        upper = bound;
-        let tol = 1e-9 * lb.abs().max(1.0);
-        for (f, r) in reduced.iter().enumerate() {
-            if bound - r.abs() < lb - tol {
-                fixed[f] = Some(*r > 0.0);
-            }
-        }
-    }
-    let core: Vec<usize> = (0..n).filter(|&f| fixed[f].is_none()).collect();
-
-    let mut selected = p.fixed_selection();
-    for (f, fix) in fixed.iter().enumerate() {
-        if *fix == Some(true) {
-            selected[m.free[f]] = true;
-        }
-    }
-
-    let remaining = time_limit.saturating_sub(started.elapsed());
-    let core_pick = solve_core(p, &m, &core, &selected, warm, remaining);
-    let (core_selected, proven, solver_bound) = match core_pick {
-        Ok(c) => c,
-        // The incumbent agrees with every fixing (a selection that disagrees is worse than it),
-        // so a core without a feasible completion means the incumbent is optimal up to `tol`.
-        Err(CoreError::Infeasible) => match warm {
-            Some(w) => (w.to_vec(), true, None),
-            None => return Err(BudgetError::Infeasible),
-        },
-        Err(CoreError::NoSolution) => match warm {
-            Some(w) => (w.to_vec(), false, None),
-            None => {
-                return Err(BudgetError::Solver(format!(
-                    "no feasible allocation found within {} s",
-                    time_limit.as_secs()
-                )))
-            }
-        },
-        Err(CoreError::Other(e)) => return Err(BudgetError::Solver(e)),
-    };
-
     let objective = |sel: &[bool]| -> f64 {
         p.items
             .iter()
@@ -273,27 +223,114 @@ pub(super) fn select(
             .map(|(i, _)| i.priority)
             .sum()
     };
-    let mut best = core_selected;
-    if let Some(w) = warm {
-        if objective(w) > objective(&best) {
-            best = w.to_vec();
+    let fixed_obj = objective(&p.fixed_selection());
+
+    // Without an incumbent nothing can be fixed: microlp gets the whole problem.
+    let Some(warm) = warm else {
+        let base = p.fixed_selection();
+        let all: Vec<usize> = (0..n).collect();
+        return match solve_core(p, &m, &all, &base, None, time_limit) {
+            Ok((selected, proven, bound)) => {
+                let got = objective(&selected);
+                let gap = (!proven)
+                    .then(|| bound.map(|b| b + fixed_obj))
+                    .flatten()
+                    .filter(|ub| *ub > 0.0)
+                    .map(|ub| ((ub - got) / ub).max(0.0));
+                Ok(ExactOutcome {
+                    selected,
+                    proven_optimal: proven,
+                    gap,
+                    core_size: n,
+                })
+            }
+            Err(CoreError::Infeasible) => Err(BudgetError::Infeasible),
+            Err(CoreError::NoSolution) => Err(BudgetError::Solver(format!(
+                "no feasible allocation found within {} s",
+                time_limit.as_secs()
+            ))),
+            Err(CoreError::Other(e)) => Err(BudgetError::Solver(e)),
+        };
+    };
+
+    // Rounds: fix against the incumbent, solve the core for a slice of the time; a better
+    // incumbent found in a round fixes more in the next (the bound stays valid), so the core
+    // shrinks until microlp proves it. The last round gets all the time left.
+    let mut best = warm.to_vec();
+    let mut upper = f64::INFINITY;
+    let mut reduced = Vec::new();
+    let mut last_core = n;
+    let mut solver_upper = f64::INFINITY;
+    const ROUNDS: u32 = 4;
+    for round in 0..ROUNDS {
+        let lb = objective(&best) - fixed_obj;
+        let dual_deadline = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 8;
+        let (bound, r) = m.dual(lb, dual_deadline);
+        if bound < upper {
+            upper = bound;
+            reduced = r;
+        }
+        let tol = 1e-9 * lb.abs().max(1.0);
+        let fixed: Vec<Option<bool>> = reduced
+            .iter()
+            .map(|r| (upper - r.abs() < lb - tol).then_some(*r > 0.0))
+            .collect();
+        let core: Vec<usize> = (0..n).filter(|&f| fixed[f].is_none()).collect();
+        last_core = core.len();
+        let mut base = p.fixed_selection();
+        for (f, fix) in fixed.iter().enumerate() {
+            if *fix == Some(true) {
+                base[m.free[f]] = true;
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let slice = if round + 1 == ROUNDS {
+            left
+        } else {
+            left / (ROUNDS - round)
+        };
+        match solve_core(p, &m, &core, &base, Some(&best), slice) {
+            Ok((selected, proven, bound)) => {
+                if objective(&selected) > objective(&best) {
+                    best = selected;
+                }
+                if proven {
+                    return Ok(ExactOutcome {
+                        selected: best,
+                        proven_optimal: true,
+                        gap: None,
+                        core_size: last_core,
+                    });
+                }
+                solver_upper = bound.map_or(f64::INFINITY, |b| b + objective(&base));
+            }
+            // The incumbent agrees with every fixing (a selection that disagrees is worse than
+            // it), so a core without a feasible completion means the incumbent is optimal.
+            Err(CoreError::Infeasible) => {
+                return Ok(ExactOutcome {
+                    selected: best,
+                    proven_optimal: true,
+                    gap: None,
+                    core_size: last_core,
+                })
+            }
+            Err(CoreError::NoSolution) => {}
+            Err(CoreError::Other(e)) => return Err(BudgetError::Solver(e)),
+        }
+        if Instant::now() >= deadline {
+            break;
         }
     }
-    let gap = if proven {
-        None
-    } else {
-        // Both bounds in whole-objective terms: the Lagrangian one covers the free proposals
-        // (plus the must-fund ones), the solver's covers the core (plus everything fixed).
-        let ub = (upper + objective(&p.fixed_selection()))
-            .min(solver_bound.map_or(f64::INFINITY, |b| b + objective(&selected)));
-        let got = objective(&best);
-        (ub.is_finite() && ub > 0.0).then(|| ((ub - got) / ub).max(0.0))
-    };
+    // Both bounds in whole-objective terms: the Lagrangian one covers the free proposals (plus
+    // the must-fund ones), the solver's covers the last core (plus everything fixed).
+    let ub = (upper + fixed_obj).min(solver_upper);
+    let got = objective(&best);
+    let gap = (ub.is_finite() && ub > 0.0).then(|| ((ub - got) / ub).max(0.0));
     Ok(ExactOutcome {
         selected: best,
-        proven_optimal: proven,
+        proven_optimal: false,
         gap,
-        core_size: core.len(),
+        core_size: last_core,
     })
 }
 

@@ -186,3 +186,24 @@ pub fn to_xlsx(e: &Evaluation, scenario_name: &str) -> Result<Vec<u8>, XlsxError
     }
     wb.save_to_buffer()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field(&Cell::Text("Jalan rusak".into())), "Jalan rusak");
+        assert_eq!(
+            csv_field(&Cell::Text("Jalan, \"gang\" 3".into())),
+            "\"Jalan, \"\"gang\"\" 3\""
+        );
+        assert_eq!(
+            csv_field(&Cell::Text("=HYPERLINK(\"x\")".into())),
+            "\"'=HYPERLINK(\"\"x\"\")\""
+        );
+        assert_eq!(csv_field(&Cell::Text("-1".into())), "'-1");
+        assert_eq!(csv_field(&Cell::Num(2.5)), "2.5");
+        assert_eq!(csv_field(&Cell::Empty), "");
+    }
+}

@@ -204,3 +204,66 @@ pub fn score(inputs: &[ScoreInput], params: &ScoreParams) -> Vec<Score> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(cost: Option<i64>, resident: i64, other: i64, gap: f64) -> ScoreInput {
+        ScoreInput {
+            category: ProposalCategory::Sanitasi,
+            cost_idr: cost,
+            gap_score: Some(gap),
+            gap_score_max: Some(2.0),
+            resident_supports: resident,
+            other_supports: other,
+            households: Some(1_000),
+            area_km2: Some(2.0),
+        }
+    }
+
+    #[test]
+    fn components_are_normalised_and_shown() {
+        let s = score(
+            &[
+                input(Some(50_000_000), 2, 0, 2.0),
+                input(Some(100_000_000), 0, 1, 1.0),
+                input(None, 0, 0, 0.0),
+            ],
+            &ScoreParams::default(),
+        );
+        // Residents count double: 4 against 1.
+        assert_eq!(s[0].weighted_supports, 4.0);
+        assert_eq!(s[0].support, 1.0);
+        assert!((s[1].support - 2f64.ln() / 5f64.ln()).abs() < 1e-12);
+        assert_eq!(s[2].support, 0.0);
+        assert_eq!((s[0].gap, s[1].gap, s[2].gap), (1.0, 0.5, 0.0));
+        // Same beneficiaries (π·0.2² km² at 500 households/km²), half the cost: twice as effective.
+        let b = 500.0 * std::f64::consts::PI * 0.04;
+        assert!((s[0].beneficiaries.unwrap() - b).abs() < 1e-9);
+        assert_eq!(s[0].cost_effectiveness, Some(1.0));
+        assert_eq!(s[1].cost_effectiveness, Some(0.5));
+        assert_eq!(s[2].cost_effectiveness, None);
+        assert!((s[0].score - 100.0).abs() < 1e-9);
+        let expected = 100.0 * (0.5 * 0.5 + 0.2 * s[1].support + 0.3 * 0.5);
+        assert!((s[1].score - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn beneficiaries_never_exceed_households_and_weights_are_checked() {
+        let mut i = input(Some(1), 0, 0, 0.0);
+        i.category = ProposalCategory::FasilitasUmum;
+        i.area_km2 = Some(0.5);
+        assert_eq!(beneficiaries(&i), Some(1_000.0));
+        let mut p = ScoreParams::default();
+        p.category_weights.insert("jembatan".into(), 1.0);
+        assert!(p.check().is_err());
+        let p = ScoreParams {
+            w_gap: 0.0,
+            w_support: 0.0,
+            w_cost: 0.0,
+            ..ScoreParams::default()
+        };
+        assert!(p.check().is_err());
+    }
+}
