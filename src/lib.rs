@@ -8,6 +8,7 @@
 //! - [`import`]: GDAL readers and the per-layer import rules.
 //! - [`sample`]: loading the Bandung sample layers.
 //! - [`accounts`]: creating accounts from the command line.
+//! - [`analysis`]: the gap analysis: formulas, runs and their results.
 //! - [`api`]: the HTTP routes; [`app`] builds the router that `sigap serve` and the tests run.
 
 pub mod accounts;
