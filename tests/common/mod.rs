@@ -268,11 +268,17 @@ pub async fn spawn_app(with_sample: bool) -> TestApp {
 
 /// Runs the app on the given database.
 pub async fn serve(db: TestDb) -> TestApp {
+    serve_with(db, |_| {}).await
+}
+
+/// Runs the app on the given database, with `tune` applied to the default test config.
+pub async fn serve_with(db: TestDb, tune: impl FnOnce(&mut ServeConfig)) -> TestApp {
     let pool = db.pool();
-    let config = ServeConfig {
+    let mut config = ServeConfig {
         static_dir: repo_root().join("map-ui/dist"),
         ..ServeConfig::default()
     };
+    tune(&mut config);
     let app = sigap::app(AppState::new(pool.clone(), &db.config, config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
