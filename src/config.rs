@@ -73,6 +73,33 @@ pub struct ServeConfig {
     /// Size bound of the in-memory tile cache, in MiB (0 turns the cache off).
     #[arg(long, env = "SIGAP_TILE_CACHE_MB", default_value_t = 128)]
     pub tile_cache_mb: u64,
+
+    /// Anonymous proposal submissions accepted per client IP per minute (also the burst);
+    /// 0 turns the limit off (benchmarks only).
+    #[arg(long, env = "SIGAP_ANON_POSTS_PER_MINUTE", default_value_t = 10)]
+    pub anon_posts_per_minute: u32,
+
+    /// Login attempts accepted per account per minute (also the burst).
+    #[arg(long, env = "SIGAP_LOGIN_PER_ACCOUNT_PER_MINUTE", default_value_t = 5)]
+    pub login_per_account_per_minute: u32,
+
+    /// Login and registration attempts accepted per client IP per minute (also the burst).
+    #[arg(long, env = "SIGAP_LOGIN_PER_IP_PER_MINUTE", default_value_t = 20)]
+    pub login_per_ip_per_minute: u32,
+
+    /// Take the client IP from the last `X-Forwarded-For` entry (set this only behind a reverse
+    /// proxy that writes that header); otherwise the TCP peer address is the client.
+    #[arg(long, env = "SIGAP_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+}
+
+impl ServeConfig {
+    /// True when the public URL is https: session cookies are then marked `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://"))
+    }
 }
 
 impl Default for ServeConfig {
@@ -83,6 +110,10 @@ impl Default for ServeConfig {
             static_dir: PathBuf::from("map-ui/dist"),
             body_limit_bytes: 6 * 1024 * 1024,
             tile_cache_mb: 128,
+            anon_posts_per_minute: 10,
+            login_per_account_per_minute: 5,
+            login_per_ip_per_minute: 20,
+            trust_proxy: false,
         }
     }
 }

@@ -2,12 +2,17 @@
 //!
 //! - [`config`]: one typed configuration from `DATABASE_URL` and `SIGAP_*` variables.
 //! - [`error`]: the API error, answered as problem+json in the caller's language.
+//! - [`analysis`]: the gap analysis and budget allocation: formulas, solvers, runs.
 //! - [`domain`]: area codes and vocabularies; no I/O.
 //! - [`store`]: the pool, migrations and all SQL.
 //! - [`import`]: GDAL readers and the per-layer import rules.
 //! - [`sample`]: loading the Bandung sample layers.
+//! - [`accounts`]: creating accounts from the command line.
+//! - [`analysis`]: the gap analysis: formulas, runs and their results.
 //! - [`api`]: the HTTP routes; [`app`] builds the router that `sigap serve` and the tests run.
 
+pub mod accounts;
+pub mod analysis;
 pub mod api;
 pub mod config;
 pub mod domain;
@@ -27,6 +32,8 @@ pub use api::app;
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<config::ServeConfig>,
+    /// In-memory rate limiters (login, anonymous submissions).
+    pub limits: Arc<api::auth::Limits>,
     /// The published collections (OGC API Features, tiles, exports).
     pub catalog: Arc<store::collections::Catalog>,
     /// Tile SQL per layer, built once from the catalog.
@@ -50,9 +57,11 @@ impl AppState {
                 tracing::error!(error = %e, "tile cache stays off: bad database configuration")
             }
         }
+        let limits = Arc::new(api::auth::Limits::new(&config));
         Self {
             pool,
             config: Arc::new(config),
+            limits,
             tile_sql: Arc::new(store::tiles::TileQueries::new(&catalog)),
             catalog,
             tiles,

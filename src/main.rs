@@ -1,4 +1,4 @@
-//! The `sigap` command: serve, migrate, import, sample.
+//! The `sigap` command: serve, migrate, import, sample, user, gap, budget.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +7,11 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+use sigap::analysis::{gap, run as gap_run};
 use sigap::config::{DbConfig, LogConfig, ServeConfig};
-use sigap::import::{self, ImportOptions};
+use sigap::domain::{PartnerType, ProgramType};
+use sigap::import::{self, export, ImportOptions};
+use sigap::store::gap::ExportTable;
 use sigap::{sample, store, AppState};
 
 /// SIGAP: where the poverty-alleviation program reaches, and where it does not.
@@ -37,7 +40,8 @@ enum Command {
     Import {
         /// The file to read.
         file: PathBuf,
-        /// Target layer: region, kecamatan, kelurahan, indicator, partner, program, coverage or proposal.
+        /// Target layer: region, kecamatan, kelurahan, indicator, partner, program, coverage,
+        /// proposal or population (weights for the gap analysis).
         #[arg(long)]
         layer: String,
         /// Source CRS (e.g. EPSG:32748), when the file declares none or declares it wrongly.
@@ -56,11 +60,85 @@ enum Command {
         #[arg(long)]
         skip_invalid: bool,
     },
+    /// Accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The Bandung sample layers.
     Sample {
         #[command(subcommand)]
         command: SampleCommand,
     },
+    /// The gap analysis: where the program does not reach the people who need it.
+    Gap {
+        #[command(subcommand)]
+        command: GapCommand,
+    },
+    /// Budget prioritisation: which verified proposals to fund.
+    Budget {
+        #[command(subcommand)]
+        command: BudgetCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BudgetCommand {
+    /// Solve a scenario file against the database (nothing is stored) and print the funded
+    /// list and the reason for every unfunded proposal. The file holds the scenario parameters
+    /// (docs/budget.md), or `{name, area_code, params}`.
+    Solve {
+        /// The scenario JSON file.
+        scenario: PathBuf,
+        /// Only candidates inside this kecamatan or kelurahan (overrides the file's area_code).
+        #[arg(long)]
+        area: Option<String>,
+        /// Also write the result to a file: .csv or .xlsx.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GapCommand {
+    /// Run the analysis, store it, print its id and summary.
+    Run {
+        /// Programs and coverage active on this date (default: today).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Only programs of this type (e.g. pendampingan).
+        #[arg(long, value_parser = parse_program_type)]
+        program_type: Option<ProgramType>,
+        /// Only programs of partners of this type (e.g. lsm).
+        #[arg(long, value_parser = parse_partner_type)]
+        partner_type: Option<PartnerType>,
+        /// Hexagon edge length in metres (EPSG:32748).
+        #[arg(long, default_value_t = gap::DEFAULT_CELL_M)]
+        cell_m: f64,
+        /// Months after a training within which pendampingan should follow.
+        #[arg(long, default_value_t = gap::DEFAULT_FOLLOWUP_MONTHS)]
+        followup_months: u32,
+        /// Also write the results to a file: .csv or .geojson (per kelurahan) or .gpkg (layers
+        /// gap_kelurahan, gap_kecamatan, gap_cells).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// List the kelurahan that gained or lost coverage between run A and run B.
+    Compare {
+        a: i64,
+        b: i64,
+        /// Smallest change of the covered fraction to list (0.001 = 0.1 percentage point).
+        #[arg(long, default_value_t = 0.001)]
+        min_delta: f64,
+    },
+}
+
+fn parse_program_type(s: &str) -> Result<ProgramType, String> {
+    ProgramType::parse(s).ok_or_else(|| format!("one of {}", ProgramType::ALL.join(", ")))
+}
+
+fn parse_partner_type(s: &str) -> Result<PartnerType, String> {
+    PartnerType::parse(s).ok_or_else(|| format!("one of {}", PartnerType::ALL.join(", ")))
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +169,28 @@ enum SampleCommand {
         /// Delete existing areas, indicators, programs, coverage and proposals first.
         #[arg(long)]
         replace: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. Prints a one-time password, or with --password-stdin reads the
+    /// password from the first line of standard input.
+    Add {
+        /// resident, moderator, planner, official or admin.
+        #[arg(long)]
+        role: String,
+        /// Limit a moderator, planner or official to this kecamatan or kelurahan code.
+        #[arg(long)]
+        area: Option<String>,
+        /// Display name (defaults to none).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The username.
+        name: String,
     },
 }
 
@@ -174,6 +274,50 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
         }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    role,
+                    area,
+                    display_name,
+                    password_stdin,
+                    name,
+                },
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from stdin")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let added = sigap::accounts::add_user(
+                &pool,
+                &name,
+                &role,
+                area.as_deref(),
+                display_name,
+                password,
+            )
+            .await?;
+            println!(
+                "created {} (id {}, role {}{})",
+                added.user.username,
+                added.user.id,
+                added.user.role,
+                added
+                    .user
+                    .area_code
+                    .as_deref()
+                    .map(|a| format!(", area {a}"))
+                    .unwrap_or_default()
+            );
+            if let Some(pw) = added.generated_password {
+                println!("one-time password: {pw}");
+            }
+        }
         Command::Sample {
             command:
                 SampleCommand::Scale {
@@ -215,6 +359,201 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for report in sample::load(&pool, &dir, true).await? {
                 println!("{report}");
             }
+        }
+        Command::Gap { command } => return run_gap(&pool, command).await,
+        Command::Budget {
+            command:
+                BudgetCommand::Solve {
+                    scenario,
+                    area,
+                    out,
+                },
+        } => return budget_solve(&pool, &scenario, area, out.as_deref()).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn budget_solve(
+    pool: &deadpool_postgres::Pool,
+    file: &std::path::Path,
+    area: Option<String>,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use sigap::analysis::budget::plan::{self, PlanError, ScenarioParams};
+    use sigap::analysis::budget::{export, SolveOptions};
+
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let (name, file_area, params) = match value.get("params") {
+        Some(p) => (
+            value
+                .get("name")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            value
+                .get("area_code")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            p.clone(),
+        ),
+        None => (None, None, value),
+    };
+    let params: ScenarioParams = serde_json::from_value(params)
+        .with_context(|| format!("{}: the scenario parameters do not fit", file.display()))?;
+    let name = name.unwrap_or_else(|| file.display().to_string());
+    let area = area.or(file_area);
+    let client = pool.get().await.context("cannot connect to the database")?;
+    let e = match plan::evaluate(&client, area.as_deref(), &params, &SolveOptions::default()).await
+    {
+        Ok(e) => e,
+        Err(PlanError::Store(s)) => return Err(s.into()),
+        Err(other) => {
+            eprintln!("scenario cannot be solved: {other}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let a = &e.allocation;
+    println!(
+        "scenario {name}: method {}, budget {} IDR, spent {} IDR, total priority {:.2}, {} funded, {} unfunded, equity distance {:.3}",
+        serde_json::to_value(a.method)?.as_str().unwrap_or_default(),
+        a.budget_idr,
+        a.spent_idr,
+        a.objective,
+        a.funded.len(),
+        a.unfunded.len(),
+        e.equity.distance
+    );
+    println!("funded:");
+    for p in e.proposals.iter().filter(|p| p.funded == Some(true)) {
+        println!(
+            "  {:>6} {:<12} {} {:<16} {:>15} IDR  score {:>6.2}  {}",
+            p.id,
+            p.tracking_code,
+            p.kecamatan_code,
+            p.category,
+            p.estimated_cost_idr.unwrap_or(0),
+            p.score.score,
+            p.title
+        );
+    }
+    println!("unfunded:");
+    for p in e.proposals.iter().filter(|p| p.funded == Some(false)) {
+        let reason = p
+            .reason
+            .and_then(|r| serde_json::to_value(r).ok())
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        println!(
+            "  {:>6} {:<12} {} {:<16} score {:>6.2}  {reason}",
+            p.id, p.tracking_code, p.kecamatan_code, p.category, p.score.score
+        );
+    }
+    if let Some(out) = out {
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let bytes = match ext.as_deref() {
+            Some("csv") => export::to_csv(&e).into_bytes(),
+            Some("xlsx") => export::to_xlsx(&e, &name)?,
+            _ => anyhow::bail!("--out must end in .csv or .xlsx"),
+        };
+        std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        GapCommand::Run {
+            as_of,
+            program_type,
+            partner_type,
+            cell_m,
+            followup_months,
+            out,
+        } => {
+            let format = match &out {
+                Some(path) => Some(export::Format::from_path(path).with_context(|| {
+                    format!("{}: use a .csv, .geojson or .gpkg name", path.display())
+                })?),
+                None => None,
+            };
+            let params = gap::GapParams {
+                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                program_type,
+                partner_type,
+                cell_m,
+                followup_months,
+                weights: gap::Weights::default(),
+            };
+            if let Err(why) = params.check() {
+                anyhow::bail!("{why}");
+            }
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} measuring kelurahan {bar:30} {pos}/{len} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let outcome = gap_run::run(pool, &params, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!(
+                "gap run {} saved in {:.2} s",
+                outcome.id,
+                started.elapsed().as_secs_f64()
+            );
+            println!("{}", serde_json::to_string_pretty(&outcome.summary)?);
+            if let (Some(path), Some(format)) = (out, format) {
+                let tables: &[ExportTable] = if format.multi_layer() {
+                    &[
+                        ExportTable::Kelurahan,
+                        ExportTable::Kecamatan,
+                        ExportTable::Cells,
+                    ]
+                } else {
+                    &[ExportTable::Kelurahan]
+                };
+                let mut layers = Vec::new();
+                for table in tables {
+                    let rows = store::gap::export_rows(pool, outcome.id, *table).await?;
+                    layers.push((table.layer_name(), rows));
+                }
+                let target = path.clone();
+                tokio::task::spawn_blocking(move || export::write(&target, &layers)).await??;
+                println!("wrote {}", path.display());
+            }
+        }
+        GapCommand::Compare { a, b, min_delta } => {
+            for id in [a, b] {
+                if store::gap::get_run(pool, id).await?.is_none() {
+                    anyhow::bail!("there is no gap run {id}");
+                }
+            }
+            let changes = store::gap::compare(pool, a, b, min_delta).await?;
+            println!("kelurahan_code,covered_pct_a,covered_pct_b,change_pct_points");
+            for c in &changes {
+                println!(
+                    "{},{:.2},{:.2},{:+.2}",
+                    c.kelurahan_code,
+                    c.covered_fraction_a * 100.0,
+                    c.covered_fraction_b * 100.0,
+                    c.delta * 100.0
+                );
+            }
+            eprintln!(
+                "{} kelurahan gained, {} lost coverage",
+                changes.iter().filter(|c| c.delta > 0.0).count(),
+                changes.iter().filter(|c| c.delta < 0.0).count()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -38,7 +38,15 @@ async fn ogrinfo_lists_every_collection() {
     )
     .await;
     let text = stdout(&out);
-    for id in ["kecamatan", "kelurahan", "coverage", "proposals"] {
+    for id in [
+        "kecamatan",
+        "kelurahan",
+        "coverage",
+        "proposals",
+        "gap_kelurahan",
+        "gap_cells",
+        "budget_funded",
+    ] {
         assert!(
             text.lines()
                 .any(|l| l.contains(&format!(": {id} ")) || l.ends_with(&format!(": {id}"))),
@@ -504,7 +512,15 @@ async fn html_pages_and_openapi() {
         .expect("ct")
         .contains("openapi"));
     assert_eq!(api["openapi"], "3.0.3");
-    for id in ["kecamatan", "kelurahan", "coverage", "proposals"] {
+    for id in [
+        "kecamatan",
+        "kelurahan",
+        "coverage",
+        "proposals",
+        "gap_kelurahan",
+        "gap_cells",
+        "budget_funded",
+    ] {
         let params = api["paths"][format!("/collections/{id}/items")]["get"]["parameters"]
             .as_array()
             .unwrap_or_else(|| panic!("{id} items path"));

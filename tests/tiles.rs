@@ -207,7 +207,18 @@ async fn single_layer_tile_has_one_layer_and_tilejson_describes_it() {
         .iter()
         .filter_map(|l| l["id"].as_str())
         .collect();
-    assert_eq!(ids, ["kecamatan", "kelurahan", "coverage", "proposals"]);
+    assert_eq!(
+        ids,
+        [
+            "kecamatan",
+            "kelurahan",
+            "coverage",
+            "proposals",
+            "gap_kelurahan",
+            "gap_cells",
+            "budget_funded"
+        ]
+    );
     let one: serde_json::Value = app
         .http
         .get(app.url("/tiles/coverage.json"))
@@ -410,4 +421,158 @@ async fn losing_the_change_listener_empties_the_cache() {
     // Dropped with the connection: the next read is rendered afresh (it may be cached again
     // once the listener is back).
     until_dropped(&app, "kelurahan", t).await;
+}
+
+#[tokio::test]
+async fn a_new_gap_run_replaces_the_cached_gap_layers() {
+    let app = spawn_app(true).await;
+    let t = busy_tile(&app).await;
+    let before = get_tile(&app, "sigap", t, None).await;
+    assert_eq!(before.status(), 200);
+    let info = ogrinfo_tile(&before.bytes().await.expect("bytes"), t).await;
+    assert!(
+        !info.contains("Layer name: gap_kelurahan"),
+        "no run yet:\n{info}"
+    );
+
+    let out = common::sigap_cli(&app.db, &["gap", "run", "--as-of", "2025-06-30"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The run's notification reaches the listener asynchronously: wait until the cached copy is
+    // dropped, then the fresh tile carries the new layers.
+    let res = until_dropped(&app, "sigap", t).await;
+    let info = ogrinfo_tile(&res.bytes().await.expect("bytes"), t).await;
+    assert!(info.contains("Layer name: gap_kelurahan"), "{info}");
+    assert!(info.contains("Layer name: gap_cells"), "{info}");
+    let gap = layer_section(&info, "gap_kelurahan");
+    for field in ["gap_score:", "covered_pct:", "need:", "demand:", "class:"] {
+        assert!(gap.contains(field), "gap_kelurahan lacks {field}:\n{gap}");
+    }
+    let items: serde_json::Value = app
+        .http
+        .get(app.url("/ogc/collections/gap_kelurahan/items?limit=1"))
+        .send()
+        .await
+        .expect("items")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(items["numberMatched"], 151);
+}
+
+#[tokio::test]
+async fn pending_proposals_stay_off_public_layers_until_verified() {
+    let app = spawn_app(true).await;
+    let (_, moderator) = common::user(&app, "fasilitator", "moderator", None).await;
+    // The point of a sample kelurahan (inside it by construction).
+    let (lon, lat) = (107.5858, -6.8749);
+    let created: serde_json::Value = app
+        .http
+        .post(app.url("/api/proposals"))
+        .json(&serde_json::json!({
+            "lon": lon, "lat": lat, "category": "drainase",
+            "title": "Saluran tersumbat dekat pasar", "description": "Air meluap saat hujan."
+        }))
+        .send()
+        .await
+        .expect("submit")
+        .json()
+        .await
+        .expect("json");
+    let id = created["id"].as_i64().expect("id");
+    let t = tile_of(lon, lat, 16);
+    // ogrinfo summarises the tile: count the proposals layer's features.
+    let in_tile = |info: &str| {
+        if info.contains("Layer name: proposals") {
+            feature_count(info, "proposals")
+        } else {
+            0
+        }
+    };
+    let items_has = |v: &serde_json::Value| {
+        v["features"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["id"].as_i64() == Some(id)))
+    };
+    let bbox = format!(
+        "{},{},{},{}",
+        lon - 0.001,
+        lat - 0.001,
+        lon + 0.001,
+        lat + 0.001
+    );
+    let items_url = app.url(&format!(
+        "/ogc/collections/proposals/items?bbox={bbox}&limit=1000"
+    ));
+
+    let res = get_tile(&app, "sigap", t, None).await;
+    let before = if res.status() == 200 {
+        ogrinfo_tile(&res.bytes().await.expect("bytes"), t).await
+    } else {
+        String::new()
+    };
+    let public_here =
+        db_count_in_tile(&app, &format!("proposal WHERE status IN {PUBLIC}"), t).await;
+    assert_eq!(
+        in_tile(&before),
+        public_here,
+        "a pending proposal is in the public tile"
+    );
+    let items: serde_json::Value = app
+        .http
+        .get(&items_url)
+        .send()
+        .await
+        .expect("items")
+        .json()
+        .await
+        .expect("json");
+    assert!(!items_has(&items), "a pending proposal is in /ogc");
+    let one = app
+        .http
+        .get(app.url(&format!("/ogc/collections/proposals/items/{id}")))
+        .send()
+        .await
+        .expect("item");
+    assert_eq!(one.status(), 404);
+
+    let res = app
+        .http
+        .post(app.url(&format!("/api/proposals/{id}/status")))
+        .bearer_auth(&moderator)
+        .json(&serde_json::json!({ "to": "diverifikasi", "note": "sudah dicek di lapangan" }))
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(
+        res.status(),
+        200,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+
+    let res = until_dropped(&app, "sigap", t).await;
+    let after = ogrinfo_tile(&res.bytes().await.expect("bytes"), t).await;
+    assert_eq!(
+        in_tile(&after),
+        public_here + 1,
+        "the verified proposal is missing from the tile:\n{after}"
+    );
+    let items: serde_json::Value = app
+        .http
+        .get(&items_url)
+        .send()
+        .await
+        .expect("items")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        items_has(&items),
+        "the verified proposal is missing from /ogc"
+    );
 }

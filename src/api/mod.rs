@@ -1,10 +1,16 @@
 //! The HTTP surface: one module per resource, composed into one router.
 
+mod analysis;
+pub mod auth;
+mod budget;
 mod health;
+pub mod input;
 mod ogc;
 mod ogc_export;
 mod ogc_html;
 mod ogc_openapi;
+mod open311;
+mod proposals;
 mod tiles;
 
 use axum::extract::DefaultBodyLimit;
@@ -16,6 +22,15 @@ use tower_http::trace::TraceLayer;
 use crate::error;
 use crate::AppState;
 
+/// A pooled connection, or 503 when the database cannot be reached.
+pub(crate) async fn conn(state: &AppState) -> error::ApiResult<deadpool_postgres::Client> {
+    Ok(state
+        .pool
+        .get()
+        .await
+        .map_err(crate::store::StoreError::from)?)
+}
+
 /// The whole application router, as `sigap serve` runs it and as the tests drive it.
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
@@ -24,12 +39,18 @@ pub fn app(state: AppState) -> Router {
     // Unknown API paths answer problem+json; any other path is the map's (a single-page app).
     let api_not_found = Router::new()
         .route("/api/{*rest}", any(error::not_found_fallback))
-        .route("/ogc/{*rest}", any(error::not_found_fallback));
+        .route("/ogc/{*rest}", any(error::not_found_fallback))
+        .route("/open311/{*rest}", any(error::not_found_fallback));
     // `/tiles/{*path}` is the tiles router's own catch-all; it answers unknown shapes with 404.
     Router::new()
         .merge(health::router())
         .merge(ogc::router())
         .merge(tiles::router())
+        .merge(auth::router())
+        .merge(proposals::router())
+        .merge(open311::router())
+        .merge(analysis::router())
+        .merge(budget::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))

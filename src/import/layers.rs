@@ -387,9 +387,35 @@ pub static PROPOSAL: LayerSpec = LayerSpec {
     insert_sql: include_str!("../../sql/queries/import_proposal.sql"),
 };
 
+/// Optional population weighting for the gap analysis: points or polygons with a weight (people,
+/// buildings, a residential share); map a source column with `--map weight=JUMLAH_PENDUDUK`.
+pub static POPULATION: LayerSpec = LayerSpec {
+    name: "population",
+    geom: GeomKind::PointsOrPolygons,
+    fields: &[
+        field("code", FieldType::Text),
+        req(at_least(field("weight", FieldType::Float), 0.0)),
+        field("source", FieldType::Text),
+    ],
+    key: &["code"],
+    references: &[],
+    derive: None,
+    row_check: None,
+    in_region: true,
+    insert_sql: include_str!("../../sql/queries/import_population.sql"),
+};
+
 /// Every importable layer, in the order a new region loads them.
 pub static LAYERS: &[&LayerSpec] = &[
-    &REGION, &KECAMATAN, &KELURAHAN, &INDICATOR, &PARTNER, &PROGRAM, &COVERAGE, &PROPOSAL,
+    &REGION,
+    &KECAMATAN,
+    &KELURAHAN,
+    &INDICATOR,
+    &PARTNER,
+    &PROGRAM,
+    &COVERAGE,
+    &PROPOSAL,
+    &POPULATION,
 ];
 
 /// Looks a layer up by name.

@@ -6,6 +6,7 @@
 //! polygons are repaired with ST_MakeValid when the repair is still a polygon, and the report says
 //! so.
 
+pub mod export;
 pub mod layers;
 mod read;
 

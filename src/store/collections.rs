@@ -179,7 +179,67 @@ const PROPOSAL_PROPS: &[Property] = &[
     prop("estimated_cost_idr", Int),
     prop("kelurahan_code", Text),
     prop("kecamatan_code", Text),
+    prop("support_count", Int),
     prop("created_at", Timestamp),
+];
+
+const GAP_KELURAHAN_PROPS: &[Property] = &[
+    prop("code", Text),
+    prop("name", Text),
+    prop("kecamatan_code", Text),
+    prop("run_id", Int),
+    prop("as_of", Date),
+    prop("covered_pct", Float),
+    prop("population", Int),
+    prop("low_income_households", Int),
+    prop("people_uncovered", Int),
+    prop("low_income_uncovered", Int),
+    prop("programs", Int),
+    prop("partners", Int),
+    prop("proposals", Int),
+    prop("supports", Int),
+    prop("need", Float),
+    prop("demand", Float),
+    prop("gap_score", Float),
+    prop("rank", Int),
+    prop("class", Int),
+];
+
+const GAP_CELL_PROPS: &[Property] = &[
+    prop("id", Text),
+    prop("run_id", Int),
+    prop("as_of", Date),
+    prop("covered_pct", Float),
+    prop("low_income_households", Float),
+    prop("low_income_uncovered", Float),
+    prop("proposals", Int),
+    prop("supports", Int),
+    prop("need", Float),
+    prop("demand", Float),
+    prop("gap_score", Float),
+    prop("rank", Int),
+    prop("class", Int),
+];
+
+const BUDGET_FUNDED_PROPS: &[Property] = &[
+    prop("id", Text),
+    prop("scenario_id", Int),
+    prop("scenario_name", Text),
+    prop("proposal_id", Int),
+    prop("tracking_code", Text),
+    prop("title", Text),
+    prop("category", Text),
+    prop("status", Text),
+    prop("kelurahan_code", Text),
+    prop("kecamatan_code", Text),
+    prop("cost_idr", Int),
+    prop("score", Float),
+];
+
+const GAP_KELURAHAN_FILTERS: &[Filter] = &[filter("kecamatan_code", FilterKind::AreaCode)];
+const BUDGET_FUNDED_FILTERS: &[Filter] = &[
+    filter("category", FilterKind::Vocab(ProposalCategory::ALL)),
+    filter("kecamatan_code", FilterKind::AreaCode),
 ];
 
 const fn filter(name: &'static str, kind: FilterKind) -> Filter {
@@ -270,6 +330,54 @@ pub fn builtin() -> Vec<Collection> {
             }),
             properties: PROPOSAL_PROPS,
             filters: PROPOSAL_FILTERS,
+            in_combined_tiles: true,
+        },
+        Collection {
+            id: "gap_kelurahan",
+            title: "Kesenjangan per kelurahan / Gap per kelurahan",
+            description: "Analisis kesenjangan terbaru dengan parameter baku, dengan komponen skornya / The latest default gap analysis, with its score components",
+            source_sql: include_str!("../../sql/queries/collection_gap_kelurahan.sql").to_owned(),
+            id_column: "code",
+            id_is_integer: false,
+            geom_column: "geom",
+            geom_kind: GeomKind::Polygon,
+            temporal: Some(Temporal {
+                start: "as_of",
+                end: None,
+            }),
+            properties: GAP_KELURAHAN_PROPS,
+            filters: GAP_KELURAHAN_FILTERS,
+            in_combined_tiles: true,
+        },
+        Collection {
+            id: "gap_cells",
+            title: "Kesenjangan per sel heksagon / Gap per hexagon cell",
+            description: "Sel heksagon analisis kesenjangan terbaru: kantong kemiskinan di dalam kelurahan / Hexagon cells of the latest default gap analysis: pockets inside kelurahan",
+            source_sql: include_str!("../../sql/queries/collection_gap_cells.sql").to_owned(),
+            id_column: "id",
+            id_is_integer: false,
+            geom_column: "geom",
+            geom_kind: GeomKind::Polygon,
+            temporal: Some(Temporal {
+                start: "as_of",
+                end: None,
+            }),
+            properties: GAP_CELL_PROPS,
+            filters: &[],
+            in_combined_tiles: true,
+        },
+        Collection {
+            id: "budget_funded",
+            title: "Usulan didanai / Funded proposals",
+            description: "Usulan yang didanai skenario anggaran yang terakhir ditetapkan / Proposals funded by the most recently adopted budget scenario",
+            source_sql: include_str!("../../sql/queries/collection_budget_funded.sql").to_owned(),
+            id_column: "id",
+            id_is_integer: false,
+            geom_column: "geom",
+            geom_kind: GeomKind::Point,
+            temporal: None,
+            properties: BUDGET_FUNDED_PROPS,
+            filters: BUDGET_FUNDED_FILTERS,
             in_combined_tiles: true,
         },
     ]

@@ -17,6 +17,8 @@ pub enum GeomKind {
     Polygon,
     /// A polygon, or a site point with `radius_m` (program coverage).
     PointOrPolygon,
+    /// Points or polygons, as they come (population weights).
+    PointsOrPolygons,
 }
 
 /// A field that must name a row of another table.
@@ -98,6 +100,27 @@ fn geometry_checks(kind: GeomKind) -> &'static [&'static str] {
              WHERE reject IS NULL AND GeometryType(geom) <> 'POINT'",
             "UPDATE import_staging SET reject = 'invalid point coordinates (' || ST_IsValidReason(geom) || ')'
              WHERE reject IS NULL AND NOT ST_IsValid(geom)",
+        ],
+        GeomKind::PointsOrPolygons => &[
+            "UPDATE import_staging SET reject = 'no geometry' WHERE reject IS NULL AND geom IS NULL",
+            "UPDATE import_staging
+             SET reject = format('wrong geometry type: %s where a point or a polygon is expected', GeometryType(geom))
+             WHERE reject IS NULL
+               AND GeometryType(geom) NOT IN ('POINT', 'MULTIPOINT', 'POLYGON', 'MULTIPOLYGON')",
+            "UPDATE import_staging SET reject = 'invalid point coordinates'
+             WHERE reject IS NULL AND GeometryType(geom) IN ('POINT', 'MULTIPOINT') AND NOT ST_IsValid(geom)",
+            "UPDATE import_staging s
+             SET geom = CASE WHEN ST_IsEmpty(r.fixed) THEN s.geom ELSE r.fixed END,
+                 note = CASE WHEN ST_IsEmpty(r.fixed) THEN NULL ELSE 'repaired with ST_MakeValid: ' || r.reason END,
+                 reject = CASE WHEN ST_IsEmpty(r.fixed)
+                     THEN 'invalid geometry (' || r.reason || ') that ST_MakeValid cannot repair into a polygon'
+                 END
+             FROM (SELECT idx, ST_IsValidReason(geom) AS reason,
+                          ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) AS fixed
+                   FROM import_staging
+                   WHERE reject IS NULL AND GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON')
+                     AND NOT ST_IsValid(geom)) r
+             WHERE s.idx = r.idx",
         ],
         GeomKind::Polygon | GeomKind::PointOrPolygon => &[
             "UPDATE import_staging SET reject = 'no geometry' WHERE reject IS NULL AND geom IS NULL",

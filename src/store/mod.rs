@@ -1,13 +1,18 @@
 //! The database: the connection pool, migrations, and one module per table family. The only
 //! place that speaks SQL.
 
+pub mod audit;
+pub mod budget;
 pub mod collections;
 pub mod features;
+pub mod gap;
 pub mod import;
 pub mod migrate;
+pub mod proposals;
 pub mod scale;
 pub mod tile_cache;
 pub mod tiles;
+pub mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;

@@ -323,3 +323,35 @@ pub async fn count(pool: &deadpool_postgres::Pool, sql: &str) -> i64 {
     let client = pool.get().await.expect("client");
     client.query_one(sql, &[]).await.expect("count").get(0)
 }
+
+/// The password of every account the tests make in SQL.
+pub const PASSWORD: &str = "rahasia-uji-123";
+
+/// The argon2id hash of [`PASSWORD`], computed once per test binary.
+pub fn password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| sigap::domain::credentials::hash_password(PASSWORD).expect("hash"))
+}
+
+/// Creates an account in SQL and returns (id, bearer token).
+pub async fn user(app: &TestApp, username: &str, role: &str, area: Option<&str>) -> (i64, String) {
+    let client = app.pool.get().await.expect("client");
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO app_user (username, password_hash, role, area_code, display_name)
+             VALUES ($1, $2, $3, $4, $1) RETURNING id",
+            &[&username, &password_hash(), &role, &area],
+        )
+        .await
+        .expect("insert user")
+        .get(0);
+    let token = format!("tok-{username}-{id}");
+    client
+        .execute(
+            "INSERT INTO api_token (user_id, name, token_hash) VALUES ($1, 'test', sha256(convert_to($2, 'UTF8')))",
+            &[&id, &token],
+        )
+        .await
+        .expect("insert token");
+    (id, token)
+}

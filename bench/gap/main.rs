@@ -1,0 +1,183 @@
+//! Gap analysis benchmark (not a test): one full run against the analyst's one-statement
+//! formulation on the same database, in the same process. Prints wall times, the ratio, the
+//! largest difference of covered fraction, and peak memory of this process and of the PostgreSQL
+//! backends it used. Usage: DATABASE_URL=... bench-gap [--as-of DATE] [--naive-timeout-s N]
+//! (bench/gap/run.sh prepares the databases).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::NaiveDate;
+use sigap::analysis::gap::GapParams;
+use sigap::analysis::run;
+use sigap::config::DbConfig;
+use sigap::store;
+
+/// Peak resident set of a process, MiB, from /proc/<pid>/status (VmHWM).
+fn peak_rss_mib(pid: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// CPU time a process has used so far, seconds (utime + stime from /proc/<pid>/stat, 100 Hz).
+fn cpu_s(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut as_of = NaiveDate::from_ymd_opt(2026, 6, 1).context("date")?;
+    let mut naive_timeout_s: u64 = 900;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--as-of" => as_of = args.next().context("--as-of DATE")?.parse()?,
+            "--naive-timeout-s" => naive_timeout_s = args.next().context("seconds")?.parse()?,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    let cfg = DbConfig {
+        database_url: std::env::var("DATABASE_URL").unwrap_or_else(|_| "dbname=sigap".into()),
+        pool_size: 4,
+    };
+    let pool = store::pool(&cfg)?;
+    let params = GapParams::defaults(as_of);
+    {
+        let c = pool.get().await?;
+        let row = c
+            .query_one(
+                "SELECT (SELECT count(*) FROM kelurahan), (SELECT count(*) FROM coverage),
+                        (SELECT count(*) FROM proposal)",
+                &[],
+            )
+            .await?;
+        println!(
+            "data: {} kelurahan, {} coverage areas, {} proposals; as of {as_of}; {} workers",
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+            run::default_workers(&pool)
+        );
+    }
+
+    let started = Instant::now();
+    let outcome = run::run(&pool, &params, &|_, _| {}).await?;
+    let ours_s = started.elapsed().as_secs_f64();
+    println!(
+        "sigap gap run: {ours_s:.2} s (run {}, {} cells)",
+        outcome.id, outcome.summary["cells"]
+    );
+    let sigap_rss = peak_rss_mib("self").unwrap_or(f64::NAN);
+    let backends: Vec<(i32, f64, f64)> = {
+        let c = pool.get().await?;
+        c.query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sigap' ORDER BY pid",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let pid: i32 = r.get(0);
+            let p = pid.to_string();
+            (
+                pid,
+                peak_rss_mib(&p).unwrap_or(f64::NAN),
+                cpu_s(&p).unwrap_or(f64::NAN),
+            )
+        })
+        .collect()
+    };
+    println!("peak RSS: sigap process {sigap_rss:.0} MiB");
+    for (pid, mib, cpu) in &backends {
+        println!(
+            "PostgreSQL backend {pid}: peak RSS {mib:.0} MiB (includes shared buffers it touched), CPU {cpu:.1} s"
+        );
+    }
+    let backend_cpu: f64 = backends.iter().map(|b| b.2).sum();
+    println!(
+        "CPU used by the run: {backend_cpu:.1} s in PostgreSQL, {:.1} s in sigap; \
+         machine load average while running: {}",
+        cpu_s("self").unwrap_or(f64::NAN),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+
+    // The analyst's approach on a fresh connection, so its backend's memory is its own.
+    let ours: Vec<(String, f64)> = {
+        let c = pool.get().await?;
+        c.query(
+            "SELECT kelurahan_code, covered_fraction FROM gap_kelurahan WHERE run_id = $1 ORDER BY 1",
+            &[&outcome.id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    let c = {
+        let (client, conn) = cfg.pg_config()?.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(conn);
+        client
+    };
+    c.batch_execute(&format!(
+        "SET statement_timeout = '{naive_timeout_s}s'; SET jit = off"
+    ))
+    .await?;
+    let naive_pid: i32 = c.query_one("SELECT pg_backend_pid()", &[]).await?.get(0);
+    let started = Instant::now();
+    let naive = c
+        .query(
+            store::gap::NAIVE_FRACTIONS_SQL,
+            &[&as_of, &None::<String>, &None::<String>],
+        )
+        .await;
+    let naive_s = started.elapsed().as_secs_f64();
+    println!(
+        "analyst's backend: peak RSS {:.0} MiB, CPU {:.1} s",
+        peak_rss_mib(&naive_pid.to_string()).unwrap_or(f64::NAN),
+        cpu_s(&naive_pid.to_string()).unwrap_or(f64::NAN)
+    );
+    match naive {
+        Ok(rows) => {
+            let theirs: Vec<(String, f64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            anyhow::ensure!(theirs.len() == ours.len(), "row counts differ");
+            let mut worst = (0.0_f64, String::new());
+            for ((code_a, a), (code_b, b)) in ours.iter().zip(&theirs) {
+                anyhow::ensure!(code_a == code_b, "kelurahan differ: {code_a} {code_b}");
+                if (a - b).abs() > worst.0 {
+                    worst = ((a - b).abs(), code_a.clone());
+                }
+            }
+            println!("analyst's ST_Union + ST_Intersection: {naive_s:.2} s");
+            println!(
+                "largest covered-fraction difference: {:.2e} ({}) -> {}",
+                worst.0,
+                worst.1,
+                if worst.0 <= 1e-6 {
+                    "identical within 1e-6"
+                } else {
+                    "DIFFERENT"
+                }
+            );
+            println!("ratio (analyst / sigap): {:.1}x", naive_s / ours_s);
+            anyhow::ensure!(worst.0 <= 1e-6, "results differ by more than 1e-6");
+        }
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::QUERY_CANCELED) => {
+            println!(
+                "analyst's ST_Union + ST_Intersection: cancelled after {:?} (statement_timeout)",
+                Duration::from_secs(naive_timeout_s)
+            );
+            println!("ratio (analyst / sigap): > {:.1}x", naive_s / ours_s);
+        }
+        Err(e) => return Err(e).context("the analyst's query"),
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+// Builds map-ui/dist, which `sigap serve` serves at / (SIGAP_STATIC_DIR): copies src/ as it is
+// (plain ES modules, no bundler), MapLibre's ES module build from node_modules into dist/vendor,
+// checks that every string key used exists in both i18n files, and prints the size budget.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const src = join(root, 'src');
+const dist = join(root, 'dist');
+const maplibre = join(root, 'node_modules', 'maplibre-gl', 'dist');
+const JS_BUDGET_GZIP = 60 * 1024;
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+function fail(msg) {
+  console.error(`build: ${msg}`);
+  process.exit(1);
+}
+
+// Strings: both languages carry the same keys, and every key the code names exists.
+const langs = Object.fromEntries(['id', 'en'].map((l) => [l, JSON.parse(readFileSync(join(src, 'i18n', `${l}.json`), 'utf8'))]));
+const missingEn = Object.keys(langs.id).filter((k) => !(k in langs.en));
+const missingId = Object.keys(langs.en).filter((k) => !(k in langs.id));
+if (missingEn.length || missingId.length) fail(`i18n keys differ: only in id ${missingEn}, only in en ${missingId}`);
+const used = new Set();
+for (const f of walk(src).filter((p) => /\.(js|html)$/.test(p))) {
+  const text = readFileSync(f, 'utf8');
+  for (const m of text.matchAll(/\bt\('([a-z_]+\.[a-z0-9_.]+)'/g)) used.add(m[1]);
+  for (const m of text.matchAll(/data-i18n(?:-label|-title|-placeholder)?="([^"]+)"/g)) used.add(m[1]);
+}
+const unknown = [...used].filter((k) => !(k in langs.id));
+if (unknown.length) fail(`i18n keys used but not defined: ${unknown.join(', ')}`);
+
+if (!existsSync(join(maplibre, 'maplibre-gl.mjs'))) fail('maplibre-gl is not installed: run `npm ci` first');
+rmSync(dist, { recursive: true, force: true });
+mkdirSync(join(dist, 'vendor'), { recursive: true });
+cpSync(src, dist, { recursive: true });
+// The main module loads its worker from the same directory (new URL(..., import.meta.url)).
+for (const f of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs', 'maplibre-gl.css']) cpSync(join(maplibre, f), join(dist, 'vendor', f));
+cpSync(join(root, 'node_modules', 'maplibre-gl', 'LICENSE.txt'), join(dist, 'vendor', 'maplibre-gl.LICENSE.txt'));
+
+// Every module is announced up front, so the browser fetches them in parallel instead of
+// discovering them import by import (first render time).
+const ours = walk(join(dist, 'js'));
+const preloads = ['vendor/maplibre-gl.mjs', ...ours.map((f) => f.slice(dist.length + 1))]
+  .map((f) => `<link rel="modulepreload" href="${f}">`).join('\n');
+const indexPath = join(dist, 'index.html');
+writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('<!-- build: preloads -->', preloads));
+const raw = ours.reduce((n, f) => n + statSync(f).size, 0);
+const gz = ours.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+console.log(`build: ${ours.length} modules of our own JavaScript, ${kb(raw)} raw, ${kb(gz)} gzipped (budget ${kb(JS_BUDGET_GZIP)}), ${used.size} i18n keys used`);
+if (gz > JS_BUDGET_GZIP) fail('our own JavaScript is over its 60 KB gzipped budget');
+console.log(`build: wrote ${dist}`);

@@ -1,0 +1,245 @@
+// Peta Cakupan: where programs reach, for planners. Choropleth, program filters, the as-of date,
+// the latest gap run's cells, and a kelurahan panel built from the OGC items endpoints.
+import { ogcItems } from '../api.js';
+import { field, h, fill, add } from '../dom.js';
+import { fmtDate, fmtIdr, fmtNum, has, label, t } from '../i18n.js';
+import { bbox, intersects } from '../geo.js';
+import { CIVIDIS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
+
+const PROGRAM_TYPES = ['pelatihan_pertanian', 'pelatihan_kerja', 'ukm', 'infrastruktur', 'pendampingan', 'lainnya'];
+const PARTNER_TYPES = ['pemerintah', 'lsm', 'swasta', 'komunitas'];
+const DAY_MS = 86400000;
+
+// Data shared across mounts (fetched once per page load).
+const cache = { kel: null, gap: null, cov: null, cells: null };
+// What the planner chose, kept across view switches and language changes.
+const state = { metric: 'low_income', programType: '', partnerType: '', date: new Date().toISOString().slice(0, 10), showCoverage: true, showCells: false, showProposals: false, selected: null };
+
+async function load(name, collection) {
+  if (!cache[name]) cache[name] = ogcItems(collection).catch(() => []);
+  return cache[name];
+}
+
+/** The gap run's property names are the server's; find the ones we draw by their meaning. */
+function gapKey(features, ...patterns) {
+  const props = features[0]?.properties || {};
+  for (const p of patterns) {
+    const k = Object.keys(props).find((key) => p.test(key));
+    if (k) return k;
+  }
+  return null;
+}
+
+function isoDay(ms) {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function coverageFilter(s) {
+  const f = ['all',
+    ['<=', ['to-string', ['coalesce', ['get', 'valid_from'], '']], s.date],
+    ['>=', ['to-string', ['coalesce', ['get', 'valid_to'], '9999-12-31']], s.date]];
+  if (s.programType) f.push(['==', ['get', 'program_type'], s.programType]);
+  if (s.partnerType) f.push(['==', ['get', 'partner_type'], s.partnerType]);
+  return f;
+}
+
+function activeOn(p, s) {
+  const from = String(p.valid_from ?? '').slice(0, 10);
+  const to = p.valid_to ? String(p.valid_to).slice(0, 10) : '9999-12-31';
+  return from <= s.date && to >= s.date && (!s.programType || p.program_type === s.programType) && (!s.partnerType || p.partner_type === s.partnerType);
+}
+
+/** A gap component as a person reads it: fractions as %, areas in km², money in Rp. */
+function gapValue(key, v) {
+  if (key.endsWith('_fraction')) return `${fmtNum(v * 100, 1)}%`;
+  if (key.endsWith('_m2')) return `${fmtNum(v / 1e6, 2)} km²`;
+  if (key.endsWith('_idr')) return fmtIdr(v);
+  return fmtNum(v, 2);
+}
+
+export default {
+  id: 'cakupan',
+  title: 'nav.coverage',
+  async mount(app, panel) {
+    const map = app.map;
+    const handlers = [];
+    const on = (ev, layer, fn) => { map.on(ev, layer, fn); handlers.push([ev, layer, fn]); };
+    this.unmount = () => {
+      for (const [ev, layer, fn] of handlers) map.off(ev, layer, fn);
+      map.setFilter('kel-selected', ['==', ['get', 'code'], '']);
+      map.setLayoutProperty('gap-cells', 'visibility', 'none');
+      map.setLayoutProperty('gap-fill', 'visibility', 'none');
+    };
+
+    map.setPaintProperty('kel-line', 'line-color', '#ffffff');
+    const metricSel = h('select', { name: 'metric' },
+      ['low_income', 'coverage_pct', 'gap_score'].map((m) => h('option', { value: m, selected: state.metric === m }, t(`cov.metric.${m}`))));
+    const progSel = h('select', { name: 'program_type' }, h('option', { value: '' }, t('cov.all')),
+      PROGRAM_TYPES.map((p) => h('option', { value: p, selected: state.programType === p }, label('program', p))));
+    const partSel = h('select', { name: 'partner_type' }, h('option', { value: '' }, t('cov.all')),
+      PARTNER_TYPES.map((p) => h('option', { value: p, selected: state.partnerType === p }, label('partner', p))));
+    const dateOut = h('output', { id: 'as-of-out' }, fmtDate(state.date));
+    const slider = h('input', { type: 'range', name: 'as_of', min: '0', max: '0', step: '1', value: '0' });
+    const kelSel = h('select', { name: 'kelurahan' }, h('option', { value: '' }, t('cov.click_hint')));
+    const check = (key, text) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name: key, checked: state[key], onchange: (e) => { state[key] = e.target.checked; restyle(); } }), text);
+    const note = h('p', { class: 'muted', role: 'status' });
+    const detail = h('section', { id: 'kel-detail', 'aria-live': 'polite' });
+
+    add(panel, 
+      h('h2', {}, t('cov.heading')),
+      h('p', { class: 'muted' }, t('cov.intro')),
+      ...field(t('cov.choropleth'), metricSel),
+      ...field(t('cov.program_type'), progSel),
+      ...field(t('cov.partner_type'), partSel),
+      ...field(t('cov.as_of'), slider), dateOut,
+      check('showCoverage', t('cov.show_coverage')),
+      check('showCells', t('cov.show_cells')),
+      check('showProposals', t('cov.show_proposals')),
+      note,
+      ...field(t('kel.heading', { name: '' }).trim(), kelSel),
+      detail,
+    );
+
+    const [kel, gap, cov] = await Promise.all([load('kel', 'kelurahan'), load('gap', 'gap_kelurahan'), load('cov', 'coverage')]);
+    const covKey = gapKey(gap, /^covered_fraction$/, /^coverage_pct$/, /cover.*(pct|percent|fraction)/);
+    // Fractions (0–1) are drawn and shown as percentages.
+    const covFactor = covKey && /fraction/.test(covKey) ? 100 : 1;
+    const scoreKey = gapKey(gap, /^gap_score$/, /^score$/, /gap.*score/);
+    if (gap.length === 0) note.textContent = t('cov.no_gap_run');
+
+    // The slider runs from the earliest program start to the latest end (or today).
+    const starts = cov.map((f) => Date.parse(f.properties.valid_from)).filter(Number.isFinite);
+    const ends = cov.map((f) => Date.parse(f.properties.valid_to)).filter(Number.isFinite);
+    const today = Date.parse(new Date().toISOString().slice(0, 10));
+    const min = starts.length ? Math.min(...starts) : today - 365 * DAY_MS;
+    const max = Math.max(today, ...ends);
+    slider.max = String(Math.round((max - min) / DAY_MS));
+    const setSlider = () => {
+      slider.value = String(Math.round((Date.parse(state.date) - min) / DAY_MS));
+      dateOut.textContent = fmtDate(state.date);
+      slider.setAttribute('aria-valuetext', fmtDate(state.date));
+    };
+    setSlider();
+
+    for (const f of [...kel].sort((a, b) => String(a.properties.name).localeCompare(String(b.properties.name)))) {
+      kelSel.append(h('option', { value: f.properties.code }, `${f.properties.name} (${f.properties.kecamatan_name ?? ''})`));
+    }
+
+    const lowIncome = kel.map((f) => Number(f.properties.low_income_households));
+    const scores = gap.map((f) => Number(f.properties[scoreKey]));
+
+    async function cellsStyle() {
+      const cells = await load('cells', 'gap_cells');
+      const k = gapKey(cells, /^gap_score$/, /^score$/, /gap.*score/);
+      if (!k) return;
+      const br = quantileBreaks(cells.map((f) => Number(f.properties[k])), 5);
+      map.setPaintProperty('gap-cells', 'fill-color', stepExpression(k, br, VIRIDIS));
+    }
+
+    function restyle() {
+      const legend = [];
+      let classes;
+      let colours = VIRIDIS;
+      if (state.metric === 'low_income') {
+        const br = quantileBreaks(lowIncome, 5);
+        map.setPaintProperty('kel-fill', 'fill-color', stepExpression('low_income_households', br, VIRIDIS));
+        map.setLayoutProperty('gap-fill', 'visibility', 'none');
+        const finite = lowIncome.filter(Number.isFinite);
+        classes = finite.length ? stepClasses(br, VIRIDIS, Math.min(...finite), Math.max(...finite)) : [];
+      } else {
+        const key = state.metric === 'coverage_pct' ? covKey : scoreKey;
+        colours = state.metric === 'coverage_pct' ? CIVIDIS : VIRIDIS;
+        const br = state.metric === 'coverage_pct' ? [20, 40, 60, 80] : quantileBreaks(scores, 5);
+        map.setPaintProperty('kel-fill', 'fill-color', NO_DATA);
+        const factor = state.metric === 'coverage_pct' ? covFactor : 1;
+        if (key) map.setPaintProperty('gap-fill', 'fill-color', stepExpression(key, br, colours, factor));
+        map.setLayoutProperty('gap-fill', 'visibility', key ? 'visible' : 'none');
+        const vals = gap.map((f) => Number(f.properties[key]) * factor).filter(Number.isFinite);
+        classes = key && vals.length ? stepClasses(br, colours, state.metric === 'coverage_pct' ? 0 : Math.min(...vals), state.metric === 'coverage_pct' ? 100 : Math.max(...vals)) : [];
+      }
+      legend.push({
+        title: t(`cov.metric.${state.metric}`),
+        items: [...classes.map((c) => ({ colour: c.colour, text: `${fmtNum(c.from)} – ${fmtNum(c.to)}` })), { colour: NO_DATA, text: t('legend.no_data') }],
+      });
+      const filter = coverageFilter(state);
+      map.setFilter('coverage-fill', filter);
+      map.setFilter('coverage-line', filter);
+      for (const id of ['coverage-fill', 'coverage-line']) map.setLayoutProperty(id, 'visibility', state.showCoverage ? 'visible' : 'none');
+      map.setLayoutProperty('gap-cells', 'visibility', state.showCells ? 'visible' : 'none');
+      map.setLayoutProperty('proposals', 'visibility', state.showProposals ? 'visible' : 'none');
+      if (state.showCells) cellsStyle();
+      const lines = [{ colour: '#222222', text: t('legend.kecamatan'), kind: 'line' }, { colour: '#ffffff', text: t('legend.kelurahan'), kind: 'wline' }];
+      if (state.showCoverage) lines.push({ colour: '#555555', text: t('legend.coverage_area'), kind: 'dash' });
+      if (state.showCells) lines.push({ colour: VIRIDIS[4], text: t('legend.gap_cells') });
+      legend.push({ items: lines });
+      app.setLegend(legend);
+      if (state.selected) showKelurahan(state.selected, false);
+    }
+
+    metricSel.addEventListener('change', () => { state.metric = metricSel.value; restyle(); });
+    progSel.addEventListener('change', () => { state.programType = progSel.value; restyle(); });
+    partSel.addEventListener('change', () => { state.partnerType = partSel.value; restyle(); });
+    slider.addEventListener('input', () => { state.date = isoDay(min + Number(slider.value) * DAY_MS); setSlider(); restyle(); });
+    kelSel.addEventListener('change', () => kelSel.value && showKelurahan(kelSel.value, true));
+
+    async function showKelurahan(code, fly) {
+      state.selected = code;
+      kelSel.value = code;
+      map.setFilter('kel-selected', ['==', ['get', 'code'], code]);
+      const k = kel.find((f) => f.properties.code === code);
+      if (!k) return;
+      if (fly) {
+        const b = bbox(k.geometry);
+        map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 14, duration: 600 });
+      }
+      const p = k.properties;
+      const g = gap.find((f) => (f.properties.code ?? f.properties.kelurahan_code ?? f.id) === code)?.properties;
+      const reaching = cov.filter((f) => activeOn(f.properties, state) && intersects(f.geometry, k.geometry));
+      fill(detail, 
+        h('h3', { tabindex: '-1', id: 'kel-title' }, t('kel.heading', { name: p.name })),
+        h('p', { class: 'muted' }, `${t('kel.kecamatan')} ${p.kecamatan_name ?? ''} · ${t('kel.code')} ${p.code}`),
+        h('h3', {}, t('kel.indicators')),
+        h('dl', { class: 'kv' },
+          h('dt', {}, t('kel.population')), h('dd', {}, fmtNum(p.population)),
+          h('dt', {}, t('kel.households')), h('dd', {}, fmtNum(p.households)),
+          h('dt', {}, t('kel.low_income_households')), h('dd', {}, fmtNum(p.low_income_households)),
+          h('dt', {}, t('kel.area_km2')), h('dd', {}, fmtNum(p.area_km2, 2))),
+        p.households_year ? h('p', { class: 'muted' }, t('kel.year', { year: p.households_year })) : null,
+        h('h3', {}, t('kel.programs')),
+        reaching.length === 0 ? h('p', { class: 'muted' }, t('kel.no_programs'))
+          : h('ul', { class: 'list' }, reaching.map((f) => {
+            const c = f.properties;
+            return h('li', {}, h('strong', {}, c.program_name ?? c.program_code), ` · ${label('program', c.program_type)}`, h('br'),
+              `${c.partner_name ?? c.partner_code} (${label('partner', c.partner_type)}) · `,
+              t('kel.period', { from: fmtDate(c.valid_from), to: c.valid_to ? fmtDate(c.valid_to) : t('kel.open_ended') }));
+          })),
+        h('h3', {}, t('kel.gap')),
+        g ? h('dl', { class: 'kv' }, Object.entries(g)
+          .filter(([key, v]) => typeof v === 'number' && key !== 'code')
+          .flatMap(([key, v]) => [h('dt', {}, has(`gap.${key}`) ? t(`gap.${key}`) : key.replaceAll('_', ' ')), h('dd', {}, gapValue(key, v))]))
+          : h('p', { class: 'muted' }, t('kel.no_gap')),
+        h('h3', {}, t('kel.proposals')),
+        h('div', { id: 'kel-proposals' }, t('common.loading')),
+      );
+      if (fly) detail.querySelector('#kel-title').focus();
+      const props = await ogcItems('proposals', { kelurahan_code: code }).catch(() => []);
+      const mine = props.filter((f) => f.properties.kelurahan_code === code);
+      const box = detail.querySelector('#kel-proposals');
+      if (!box) return;
+      fill(box, mine.length === 0 ? h('p', { class: 'muted' }, t('kel.no_proposals'))
+        : h('ul', { class: 'list' }, mine.map((f) => h('li', {}, h('strong', {}, f.properties.title), h('br'),
+          `${label('status', f.properties.status)} · ${label('category', f.properties.category)} · ${t('prop.supports', { n: fmtNum(f.properties.support_count ?? 0) })}`))));
+    }
+
+    on('click', 'kel-fill', (e) => {
+      const code = e.features?.[0]?.properties?.code;
+      if (code) showKelurahan(code, false);
+    });
+    on('mouseenter', 'kel-fill', () => { map.getCanvas().style.cursor = 'pointer'; });
+    on('mouseleave', 'kel-fill', () => { map.getCanvas().style.cursor = ''; });
+    restyle();
+    // Exposed for tests and for the budget view, which reuses the lookup.
+    app.showKelurahan = showKelurahan;
+  },
+};

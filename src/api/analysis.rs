@@ -1,0 +1,218 @@
+//! The gap analysis over HTTP: start a run, read a run, read the latest default run, compare two
+//! runs.
+//!
+//! Starting a run is for planners, officials and admins (checked by the shared `AuthUser`
+//! extractor, which also checks CSRF for cookie sessions). Reading runs is public: results are
+//! aggregates per area with nothing private in them, and the public map shows the latest one.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::analysis::gap::{GapParams, Weights, DEFAULT_CELL_M, DEFAULT_FOLLOWUP_MONTHS};
+use crate::analysis::run;
+use crate::api::auth::AuthUser;
+use crate::domain::{PartnerType, ProgramType, Role};
+use crate::error::{ApiError, ApiResult, Msg};
+use crate::store::gap as gap_store;
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/analysis/gap", post(start_run))
+        .route("/api/analysis/gap/latest", get(latest_run))
+        .route("/api/analysis/gap/compare", get(compare_runs))
+        .route("/api/analysis/gap/{id}", get(get_run))
+}
+
+/// The body of `POST /api/analysis/gap`; every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    pub as_of: Option<String>,
+    pub program_type: Option<String>,
+    pub partner_type: Option<String>,
+    pub cell_m: Option<f64>,
+    pub followup_months: Option<u32>,
+    pub weights: Option<Value>,
+}
+
+fn invalid(field: &str, id: &str, en: &str) -> ApiError {
+    ApiError::unprocessable(Msg::new(id.to_owned(), en.to_owned()))
+        .with_extra(json!({ "errors": [{ "field": field, "message": en }] }))
+}
+
+impl RunRequest {
+    /// The run's parameters, or a 422 naming the field that is wrong.
+    pub fn params(self, today: NaiveDate) -> ApiResult<GapParams> {
+        let as_of = match self.as_of.as_deref() {
+            None => today,
+            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                invalid(
+                    "as_of",
+                    "as_of harus berupa tanggal YYYY-MM-DD.",
+                    "as_of must be a date YYYY-MM-DD.",
+                )
+            })?,
+        };
+        let program_type = match self.program_type.as_deref() {
+            None => None,
+            Some(s) => Some(ProgramType::parse(s).ok_or_else(|| {
+                invalid(
+                    "program_type",
+                    &format!(
+                        "program_type harus salah satu dari: {}.",
+                        ProgramType::ALL.join(", ")
+                    ),
+                    &format!(
+                        "program_type must be one of: {}.",
+                        ProgramType::ALL.join(", ")
+                    ),
+                )
+            })?),
+        };
+        let partner_type = match self.partner_type.as_deref() {
+            None => None,
+            Some(s) => Some(PartnerType::parse(s).ok_or_else(|| {
+                invalid(
+                    "partner_type",
+                    &format!(
+                        "partner_type harus salah satu dari: {}.",
+                        PartnerType::ALL.join(", ")
+                    ),
+                    &format!(
+                        "partner_type must be one of: {}.",
+                        PartnerType::ALL.join(", ")
+                    ),
+                )
+            })?),
+        };
+        let weights = match self.weights {
+            None => Weights::default(),
+            Some(v) => serde_json::from_value(v).map_err(|_| {
+                invalid(
+                    "weights",
+                    "weights hanya boleh berisi angka share, density, demand, support.",
+                    "weights may only hold the numbers share, density, demand, support.",
+                )
+            })?,
+        };
+        let params = GapParams {
+            as_of,
+            program_type,
+            partner_type,
+            cell_m: self.cell_m.unwrap_or(DEFAULT_CELL_M),
+            followup_months: self.followup_months.unwrap_or(DEFAULT_FOLLOWUP_MONTHS),
+            weights,
+        };
+        params.check().map_err(|why| {
+            let field = if why.starts_with("cell_m") {
+                "cell_m"
+            } else if why.starts_with("followup") {
+                "followup_months"
+            } else {
+                "weights"
+            };
+            invalid(field, &format!("Parameter tidak valid: {why}."), why)
+        })?;
+        Ok(params)
+    }
+}
+
+async fn start_run(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    auth.require_role(&[Role::Planner, Role::Official, Role::Admin])?;
+    let request: RunRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RunRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(Msg::new(
+                format!("Isi permintaan tidak sesuai: {e}"),
+                format!("The request body does not fit: {e}"),
+            ))
+        })?
+    };
+    let params = request.params(chrono::Local::now().date_naive())?;
+    // The run goes on in its own task: a client that hangs up must not cut it off half-way
+    // (its connections would return to the pool inside a transaction).
+    let pool = state.pool.clone();
+    let outcome = tokio::spawn(async move { run::run(&pool, &params, &|_, _| {}).await })
+        .await
+        .map_err(ApiError::internal)??;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": outcome.id, "summary": outcome.summary })),
+    ))
+}
+
+fn run_not_found() -> ApiError {
+    ApiError::not_found(Msg::new(
+        "Analisis kesenjangan ini tidak ada.",
+        "There is no such gap analysis run.",
+    ))
+}
+
+async fn get_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<gap_store::RunInfo>> {
+    let id: i64 = id.parse().map_err(|_| run_not_found())?;
+    let run = gap_store::get_run(&state.pool, id)
+        .await?
+        .ok_or_else(run_not_found)?;
+    Ok(Json(run))
+}
+
+async fn latest_run(State(state): State<AppState>) -> ApiResult<Json<gap_store::RunInfo>> {
+    let run = gap_store::latest_default_run(&state.pool)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(Msg::new(
+                "Belum ada analisis kesenjangan dengan parameter bawaan.",
+                "No gap analysis with the default parameters has been run yet.",
+            ))
+        })?;
+    Ok(Json(run))
+}
+
+#[derive(Debug, Deserialize)]
+struct CompareQuery {
+    a: i64,
+    b: i64,
+    min_delta: Option<f64>,
+}
+
+async fn compare_runs(
+    State(state): State<AppState>,
+    query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let Query(q) = query.map_err(|_| {
+        ApiError::bad_request(Msg::new(
+            "Sebutkan dua nomor analisis: ?a=…&b=…",
+            "Name two run ids: ?a=…&b=…",
+        ))
+    })?;
+    let min_delta = q.min_delta.unwrap_or(0.001);
+    if !(min_delta.is_finite() && (0.0..=1.0).contains(&min_delta)) {
+        return Err(invalid(
+            "min_delta",
+            "min_delta harus antara 0 dan 1.",
+            "min_delta must be from 0 to 1.",
+        ));
+    }
+    for id in [q.a, q.b] {
+        gap_store::get_run(&state.pool, id)
+            .await?
+            .ok_or_else(run_not_found)?;
+    }
+    let changes = gap_store::compare(&state.pool, q.a, q.b, min_delta).await?;
+    Ok(Json(json!({ "a": q.a, "b": q.b, "changes": changes })))
+}

@@ -1,0 +1,647 @@
+//! Gap analysis tables: measuring coverage per kelurahan and hexagon cell in PostGIS (chunks of
+//! kelurahan over a few connections sharing one snapshot), saving runs and reading them back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deadpool_postgres::{Object, Pool};
+use serde::Serialize;
+use serde_json::Value;
+use tokio_postgres::Row;
+
+use crate::analysis::gap::{CellPiece, GapParams, GapResults, KelurahanInput};
+use crate::domain::ProposalStatus;
+use crate::store::{Context, StoreError};
+
+const ACTIVE_PROGRAMS_SQL: &str = include_str!("../../sql/queries/gap_active_programs.sql");
+const CHUNK_SQL: &str = include_str!("../../sql/queries/gap_kelurahan_chunk.sql");
+const FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_followup.sql");
+const SAVE_RUN_SQL: &str = include_str!("../../sql/queries/gap_save_run.sql");
+const SAVE_KELURAHAN_SQL: &str = include_str!("../../sql/queries/gap_save_kelurahan.sql");
+const SAVE_KECAMATAN_SQL: &str = include_str!("../../sql/queries/gap_save_kecamatan.sql");
+const SAVE_CELLS_SQL: &str = include_str!("../../sql/queries/gap_save_cells.sql");
+const SAVE_FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_save_followup.sql");
+const SAVE_OVERLAP_SQL: &str = include_str!("../../sql/queries/gap_save_overlap.sql");
+/// The analyst's formulation, kept as the benchmark's peer: one union of all active coverage,
+/// then one intersection per kelurahan.
+pub const NAIVE_FRACTIONS_SQL: &str = include_str!("../../sql/queries/gap_naive_fractions.sql");
+
+/// A training that no pendampingan followed in time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Followup {
+    pub kelurahan_code: String,
+    pub program_code: String,
+    pub program_type: String,
+    pub partner_code: String,
+    pub training_ended: NaiveDate,
+    pub window_closed: NaiveDate,
+}
+
+/// Two or more partners running the same program type in one kelurahan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overlap {
+    pub kelurahan_code: String,
+    pub program_type: String,
+    pub partner_codes: Vec<String>,
+    pub overlap_m2: f64,
+}
+
+/// Everything PostGIS measured for a run.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    pub kelurahan: Vec<KelurahanInput>,
+    pub followup: Vec<Followup>,
+    pub overlap: Vec<Overlap>,
+}
+
+fn opt_str<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
+
+async fn begin_with_snapshot(client: &Object, snapshot: &str) -> Result<(), StoreError> {
+    // SET TRANSACTION SNAPSHOT takes no bind parameter; the id comes from pg_export_snapshot()
+    // and is checked to be hex digits and dashes before it is quoted.
+    let safe = !snapshot.is_empty() && snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    if !safe {
+        return Err(StoreError::Config(format!(
+            "unexpected snapshot id {snapshot:?}"
+        )));
+    }
+    client
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'; \
+             SET LOCAL jit = off"
+        ))
+        .await
+        .context("joining the analysis snapshot")
+}
+
+fn kelurahan_input(row: &Row, partner_of: &BTreeMap<String, String>) -> KelurahanInput {
+    let ci: Vec<i32> = row.get::<_, Option<Vec<i32>>>("ci").unwrap_or_default();
+    let cj: Vec<i32> = row.get::<_, Option<Vec<i32>>>("cj").unwrap_or_default();
+    let land: Vec<f64> = row
+        .get::<_, Option<Vec<f64>>>("land_m2")
+        .unwrap_or_default();
+    let covered: Vec<f64> = row
+        .get::<_, Option<Vec<f64>>>("cell_covered_m2")
+        .unwrap_or_default();
+    let proposals: Vec<i32> = row
+        .get::<_, Option<Vec<i32>>>("cell_proposals")
+        .unwrap_or_default();
+    let supports: Vec<i64> = row
+        .get::<_, Option<Vec<i64>>>("cell_supports")
+        .unwrap_or_default();
+    let programs: Vec<String> = row.get("programs");
+    let cells = (0..ci.len().min(cj.len()).min(land.len()).min(covered.len()))
+        .map(|n| CellPiece {
+            i: ci[n],
+            j: cj[n],
+            land_m2: land[n],
+            covered_m2: covered[n],
+            proposals: proposals.get(n).copied().unwrap_or(0) as i64,
+            supports: supports.get(n).copied().unwrap_or(0),
+        })
+        .collect();
+    KelurahanInput {
+        code: row.get("code"),
+        kecamatan_code: row.get("kecamatan_code"),
+        area_m2: row.get("area_m2"),
+        covered_m2: row.get("covered_m2"),
+        partners: programs
+            .iter()
+            .filter_map(|p| partner_of.get(p).cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        programs,
+        weight_total: row.get("w_total"),
+        weight_covered: row.get("w_covered"),
+        proposals: row.get::<_, i32>("proposals") as i64,
+        supports: row.get("supports"),
+        population: row.get("population"),
+        households: row.get("households"),
+        low_income_households: row.get("low_income_households"),
+        cells,
+    }
+}
+
+fn overlaps(row: &Row) -> Vec<Overlap> {
+    let code: String = row.get("code");
+    let types: Vec<String> = row
+        .get::<_, Option<Vec<String>>>("overlap_types")
+        .unwrap_or_default();
+    let partners: Vec<String> = row
+        .get::<_, Option<Vec<String>>>("overlap_partners")
+        .unwrap_or_default();
+    let m2: Vec<f64> = row
+        .get::<_, Option<Vec<f64>>>("overlap_m2")
+        .unwrap_or_default();
+    types
+        .into_iter()
+        .zip(partners)
+        .zip(m2)
+        .map(|((program_type, partners), overlap_m2)| Overlap {
+            kelurahan_code: code.clone(),
+            program_type,
+            partner_codes: partners.split(',').map(str::to_owned).collect(),
+            overlap_m2,
+        })
+        .collect()
+}
+
+/// Measures every kelurahan on `workers` connections that share one snapshot, so the chunks
+/// see the same data; `progress(done, total)` is called after each chunk of kelurahan.
+pub async fn measure(
+    pool: &Pool,
+    params: &GapParams,
+    workers: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Measured, StoreError> {
+    let lead = pool.get().await?;
+    // JIT compiling these queries costs more than it saves: each chunk is a fresh plan run.
+    lead.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off")
+        .await
+        .context("starting the analysis snapshot")?;
+    let result = measure_in(&lead, pool, params, workers, progress).await;
+    // Read-only: ROLLBACK ends the snapshot whatever happened.
+    let _ = lead.batch_execute("ROLLBACK").await;
+    result
+}
+
+async fn measure_in(
+    lead: &Object,
+    pool: &Pool,
+    params: &GapParams,
+    workers: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Measured, StoreError> {
+    let snapshot: String = lead
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .await
+        .context("exporting the analysis snapshot")?
+        .get(0);
+    let codes: Vec<String> = lead
+        .query("SELECT code FROM kelurahan ORDER BY code", &[])
+        .await
+        .context("listing kelurahan")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let program_type = opt_str(params.program_type);
+    let partner_type = opt_str(params.partner_type);
+    let active = lead
+        .query(
+            ACTIVE_PROGRAMS_SQL,
+            &[&params.as_of, &program_type, &partner_type],
+        )
+        .await
+        .context("listing the active programs")?;
+    let active_programs: Vec<&str> = active.iter().map(|r| r.get(0)).collect();
+    let active_types: Vec<&str> = active.iter().map(|r| r.get(1)).collect();
+    let active_partners: Vec<&str> = active.iter().map(|r| r.get(2)).collect();
+    let partner_of: BTreeMap<String, String> = active_programs
+        .iter()
+        .zip(&active_partners)
+        .map(|(p, q)| ((*p).to_owned(), (*q).to_owned()))
+        .collect();
+    let workers = workers.max(1);
+    let chunk = (codes.len() / (workers * 16)).clamp(8, 256);
+    let chunks: Vec<&[String]> = codes.chunks(chunk).collect();
+    let total = codes.len() as u64;
+    progress(0, total);
+
+    let statuses: Vec<&str> = ProposalStatus::PUBLIC.to_vec();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    type Part = (usize, Vec<KelurahanInput>, Vec<Overlap>);
+    let results: Mutex<Vec<Part>> = Mutex::new(Vec::new());
+
+    let worker = || async {
+        let client = pool.get().await?;
+        let result = async {
+            begin_with_snapshot(&client, &snapshot).await?;
+            let stmt = client
+                .prepare_cached(CHUNK_SQL)
+                .await
+                .context("preparing the kelurahan gap query")?;
+            loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                let Some(codes) = chunks.get(n) else { break };
+                let rows = client
+                    .query(
+                        &stmt,
+                        &[
+                            codes,
+                            &params.as_of,
+                            &active_programs,
+                            &params.cell_m,
+                            &statuses,
+                            &active_types,
+                            &active_partners,
+                        ],
+                    )
+                    .await
+                    .context("measuring coverage of a chunk of kelurahan");
+                let rows = match rows {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        // Stop the other workers too: the run is lost.
+                        next.store(chunks.len(), Ordering::SeqCst);
+                        return Err(e);
+                    }
+                };
+                let inputs: Vec<KelurahanInput> = rows
+                    .iter()
+                    .map(|r| kelurahan_input(r, &partner_of))
+                    .collect();
+                let overlaps: Vec<Overlap> = rows.iter().flat_map(overlaps).collect();
+                let finished = done.fetch_add(codes.len(), Ordering::SeqCst) + codes.len();
+                progress(finished as u64, total);
+                if let Ok(mut r) = results.lock() {
+                    r.push((n, inputs, overlaps));
+                }
+            }
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        // Read-only: ending with ROLLBACK releases the snapshot whatever happened, so the
+        // connection goes back to the pool outside any transaction.
+        let _ = client.batch_execute("ROLLBACK").await;
+        result
+    };
+
+    let lead_queries = async {
+        let months = params.followup_months as i32;
+        let followup = lead
+            .query(FOLLOWUP_SQL, &[&params.as_of, &months, &partner_type])
+            .await
+            .context("finding follow-up gaps")?
+            .iter()
+            .map(|r| Followup {
+                kelurahan_code: r.get(0),
+                program_code: r.get(1),
+                program_type: r.get(2),
+                partner_code: r.get(3),
+                training_ended: r.get(4),
+                window_closed: r.get(5),
+            })
+            .collect::<Vec<_>>();
+        Ok::<_, StoreError>(followup)
+    };
+
+    let (worker_results, lead_result) = futures::join!(
+        futures::future::join_all((0..workers).map(|_| worker())),
+        lead_queries
+    );
+    for r in worker_results {
+        r?;
+    }
+    let followup = lead_result?;
+    let mut parts = results
+        .into_inner()
+        .map_err(|_| StoreError::Config("a gap analysis worker panicked".to_owned()))?;
+    parts.sort_by_key(|(n, _, _)| *n);
+    let mut measured = Measured {
+        followup,
+        ..Measured::default()
+    };
+    for (_, kelurahan, overlap) in parts {
+        measured.kelurahan.extend(kelurahan);
+        measured.overlap.extend(overlap);
+    }
+    Ok(measured)
+}
+
+/// Saves a run and all its rows in one transaction; returns its id.
+pub async fn save(
+    pool: &Pool,
+    params: &GapParams,
+    results: &GapResults,
+    measured: &Measured,
+    summary: &Value,
+) -> Result<i64, StoreError> {
+    let mut client = pool.get().await?;
+    let tx = client
+        .transaction()
+        .await
+        .context("starting to save a gap run")?;
+    let weights = serde_json::to_value(params.weights).unwrap_or(Value::Null);
+    let id: i64 = tx
+        .query_one(
+            SAVE_RUN_SQL,
+            &[
+                &params.as_of,
+                &opt_str(params.program_type),
+                &opt_str(params.partner_type),
+                &params.cell_m,
+                &(params.followup_months as i32),
+                &weights,
+                &params.is_default(),
+                &results.population_weighted,
+                summary,
+            ],
+        )
+        .await
+        .context("saving a gap run")?
+        .get(0);
+
+    for (sql, rows, what) in [
+        (
+            SAVE_KELURAHAN_SQL,
+            &results.kelurahan,
+            "saving gap results per kelurahan",
+        ),
+        (
+            SAVE_KECAMATAN_SQL,
+            &results.kecamatan,
+            "saving gap results per kecamatan",
+        ),
+    ] {
+        let col = |f: fn(&crate::analysis::gap::AreaResult) -> f64| -> Vec<f64> {
+            rows.iter().map(f).collect()
+        };
+        tx.execute(
+            sql,
+            &[
+                &id,
+                &rows.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
+                &rows
+                    .iter()
+                    .map(|r| r.kecamatan_code.as_str())
+                    .collect::<Vec<_>>(),
+                &col(|r| r.area_m2),
+                &col(|r| r.covered_m2),
+                &col(|r| r.covered_fraction),
+                &col(|r| r.people_fraction),
+                &rows.iter().map(|r| r.population).collect::<Vec<_>>(),
+                &rows.iter().map(|r| r.households).collect::<Vec<_>>(),
+                &rows
+                    .iter()
+                    .map(|r| r.low_income_households)
+                    .collect::<Vec<_>>(),
+                &col(|r| r.people_covered),
+                &col(|r| r.people_uncovered),
+                &col(|r| r.low_income_covered),
+                &col(|r| r.low_income_uncovered),
+                &rows.iter().map(|r| r.programs).collect::<Vec<_>>(),
+                &rows.iter().map(|r| r.partners).collect::<Vec<_>>(),
+                &rows.iter().map(|r| r.proposals as i32).collect::<Vec<_>>(),
+                &rows.iter().map(|r| r.supports).collect::<Vec<_>>(),
+                &col(|r| r.need),
+                &col(|r| r.demand),
+                &col(|r| r.gap_score),
+                &rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
+                &rows.iter().map(|r| r.class).collect::<Vec<_>>(),
+            ],
+        )
+        .await
+        .context(what)?;
+    }
+
+    let cells = &results.cells;
+    let ccol = |f: fn(&crate::analysis::gap::CellResult) -> f64| -> Vec<f64> {
+        cells.iter().map(f).collect()
+    };
+    tx.execute(
+        SAVE_CELLS_SQL,
+        &[
+            &id,
+            &params.cell_m,
+            &cells.iter().map(|c| c.i).collect::<Vec<_>>(),
+            &cells.iter().map(|c| c.j).collect::<Vec<_>>(),
+            &ccol(|c| c.land_m2),
+            &ccol(|c| c.covered_m2),
+            &ccol(|c| c.covered_fraction),
+            &ccol(|c| c.low_income_households),
+            &ccol(|c| c.low_income_uncovered),
+            &cells.iter().map(|c| c.proposals as i32).collect::<Vec<_>>(),
+            &cells.iter().map(|c| c.supports).collect::<Vec<_>>(),
+            &ccol(|c| c.need),
+            &ccol(|c| c.demand),
+            &ccol(|c| c.gap_score),
+            &cells.iter().map(|c| c.rank).collect::<Vec<_>>(),
+            &cells.iter().map(|c| c.class).collect::<Vec<_>>(),
+        ],
+    )
+    .await
+    .context("saving gap results per cell")?;
+
+    let f = &measured.followup;
+    tx.execute(
+        SAVE_FOLLOWUP_SQL,
+        &[
+            &id,
+            &f.iter()
+                .map(|x| x.kelurahan_code.as_str())
+                .collect::<Vec<_>>(),
+            &f.iter()
+                .map(|x| x.program_code.as_str())
+                .collect::<Vec<_>>(),
+            &f.iter()
+                .map(|x| x.program_type.as_str())
+                .collect::<Vec<_>>(),
+            &f.iter()
+                .map(|x| x.partner_code.as_str())
+                .collect::<Vec<_>>(),
+            &f.iter().map(|x| x.training_ended).collect::<Vec<_>>(),
+            &f.iter().map(|x| x.window_closed).collect::<Vec<_>>(),
+        ],
+    )
+    .await
+    .context("saving follow-up gaps")?;
+
+    // text[][] cannot be ragged, so partner lists travel joined and are split in SQL.
+    let o = &measured.overlap;
+    tx.execute(
+        SAVE_OVERLAP_SQL,
+        &[
+            &id,
+            &o.iter()
+                .map(|x| x.kelurahan_code.as_str())
+                .collect::<Vec<_>>(),
+            &o.iter()
+                .map(|x| x.program_type.as_str())
+                .collect::<Vec<_>>(),
+            &o.iter()
+                .map(|x| x.partner_codes.join(","))
+                .collect::<Vec<_>>(),
+            &o.iter().map(|x| x.overlap_m2).collect::<Vec<_>>(),
+        ],
+    )
+    .await
+    .context("saving overlaps")?;
+
+    tx.commit().await.context("committing a gap run")?;
+    Ok(id)
+}
+
+/// A stored run: its parameters and summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub params: Value,
+    pub is_default: bool,
+    pub population_weighted: bool,
+    pub summary: Value,
+}
+
+const RUN_COLUMNS: &str = "SELECT id, created_at, \
+     jsonb_build_object('as_of', as_of, 'program_type', program_type, \
+        'partner_type', partner_type, 'cell_m', cell_m, 'followup_months', followup_months, \
+        'weights', weights) AS params, \
+     is_default, population_weighted, summary FROM gap_run";
+
+fn run_info(row: &Row) -> RunInfo {
+    RunInfo {
+        id: row.get("id"),
+        created_at: row.get("created_at"),
+        params: row.get("params"),
+        is_default: row.get("is_default"),
+        population_weighted: row.get("population_weighted"),
+        summary: row.get("summary"),
+    }
+}
+
+/// One run by id.
+pub async fn get_run(pool: &Pool, id: i64) -> Result<Option<RunInfo>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(&format!("{RUN_COLUMNS} WHERE id = $1"), &[&id])
+        .await
+        .context("reading a gap run")?;
+    Ok(row.as_ref().map(run_info))
+}
+
+/// The latest run made with the default parameters (what the public map shows).
+pub async fn latest_default_run(pool: &Pool) -> Result<Option<RunInfo>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_opt(
+            &format!("{RUN_COLUMNS} WHERE is_default ORDER BY id DESC LIMIT 1"),
+            &[],
+        )
+        .await
+        .context("reading the latest default gap run")?;
+    Ok(row.as_ref().map(run_info))
+}
+
+/// A kelurahan whose coverage differs between two runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub kelurahan_code: String,
+    pub covered_fraction_a: f64,
+    pub covered_fraction_b: f64,
+    /// b − a: positive means coverage gained.
+    pub delta: f64,
+    pub gap_score_a: f64,
+    pub gap_score_b: f64,
+}
+
+/// Kelurahan that gained or lost covered area between run `a` and run `b` (by more than
+/// `min_delta`, as a fraction), largest losses first, then largest gains.
+pub async fn compare(
+    pool: &Pool,
+    a: i64,
+    b: i64,
+    min_delta: f64,
+) -> Result<Vec<Change>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            include_str!("../../sql/queries/gap_compare.sql"),
+            &[&a, &b, &min_delta],
+        )
+        .await
+        .context("comparing two gap runs")?;
+    Ok(rows
+        .iter()
+        .map(|r| Change {
+            kelurahan_code: r.get(0),
+            covered_fraction_a: r.get(1),
+            covered_fraction_b: r.get(2),
+            delta: r.get(3),
+            gap_score_a: r.get(4),
+            gap_score_b: r.get(5),
+        })
+        .collect())
+}
+
+/// One exported feature: geometry as WKB (EPSG:4326) and properties in column order.
+#[derive(Debug, Clone)]
+pub struct ExportRow {
+    pub wkb: Vec<u8>,
+    pub properties: Vec<(String, Value)>,
+}
+
+/// The rows of one result table of a run, for export. `table` is one of the three names below.
+pub async fn export_rows(
+    pool: &Pool,
+    run_id: i64,
+    table: ExportTable,
+) -> Result<Vec<ExportRow>, StoreError> {
+    let sql = match table {
+        ExportTable::Kelurahan => include_str!("../../sql/queries/gap_export_kelurahan.sql"),
+        ExportTable::Kecamatan => include_str!("../../sql/queries/gap_export_kecamatan.sql"),
+        ExportTable::Cells => include_str!("../../sql/queries/gap_export_cells.sql"),
+    };
+    let client = pool.get().await?;
+    let rows = client
+        .query(sql, &[&run_id])
+        .await
+        .context("reading gap results for export")?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let props: Value = r.get("properties");
+            let properties = match props {
+                Value::Object(m) => m.into_iter().collect(),
+                _ => Vec::new(),
+            };
+            ExportRow {
+                wkb: r.get("wkb"),
+                properties,
+            }
+        })
+        .collect())
+}
+
+/// The result tables a run can be exported from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportTable {
+    Kelurahan,
+    Kecamatan,
+    Cells,
+}
+
+impl ExportTable {
+    pub fn layer_name(self) -> &'static str {
+        match self {
+            ExportTable::Kelurahan => "gap_kelurahan",
+            ExportTable::Kecamatan => "gap_kecamatan",
+            ExportTable::Cells => "gap_cells",
+        }
+    }
+}
+
+/// Per-kelurahan covered fraction by the analyst's one-statement formulation (benchmark peer).
+pub async fn naive_fractions(
+    pool: &Pool,
+    params: &GapParams,
+) -> Result<Vec<(String, f64)>, StoreError> {
+    let client = pool.get().await?;
+    let rows = client
+        .query(
+            NAIVE_FRACTIONS_SQL,
+            &[
+                &params.as_of,
+                &opt_str(params.program_type),
+                &opt_str(params.partner_type),
+            ],
+        )
+        .await
+        .context("measuring coverage the analyst's way")?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
