@@ -98,7 +98,8 @@ for layer in $LAYERS; do
     if [ -x "$MARTIN" ]; then
       cat > "$OUT/martin.yaml" <<YAML
 listen_addresses: "127.0.0.1:$MARTIN_PORT"
-cache_size_mb: $mb
+cache:
+  size_mb: $((mb * 2))  # martin gives tiles half of it: the same tile cache size as SIGAP's
 postgres:
   connection_string: "postgresql:///$DB?host=/var/run/postgresql&user=$(id -un)"
   pool_size: 16
