@@ -1,31 +1,36 @@
--- Gap analysis for one chunk of kelurahan: coverage, population weighting, demand and hexagon
--- cell pieces. All metric work is in EPSG:32748.
+-- Gap analysis for one chunk of kelurahan: coverage, population weighting, demand, overlap and
+-- hexagon cell pieces. All metric work is in EPSG:32748.
 -- $1 text[] kelurahan codes, $2 date as_of, $3 text[] codes of the programs active on as_of that
 -- pass the filters (gap_active_programs.sql), $4 float8 hexagon edge in metres, $5 text[] public
 -- proposal statuses, $6 text[] and $7 text[] the type and partner of each program of $3.
 --
 -- Instead of one union of every coverage area, each kelurahan unions only the active coverage
 -- pieces the GiST index finds for it, clipped to it first: the unions stay small and independent,
--- so chunks run on several connections at once.
+-- so chunks run on several connections at once. Every geometry operation is computed once: the
+-- CTEs that hold geometry are MATERIALIZED so that a filter on a computed geometry does not make
+-- the planner compute it again (ST_Intersection in a WHERE and a SELECT list runs twice when
+-- inlined). Docs: docs/gap-analysis.md, docs/performance-gap.md.
 WITH k AS (
     SELECT kl.code, kl.kecamatan_code, kl.geom, ST_Transform(kl.geom, 32748) AS g
     FROM kelurahan kl
-    WHERE kl.code = ANY ($1)
+    WHERE kl.code = ANY ($1::text[])
 ),
-pieces AS (
-    -- Type and partner are looked up by position in the parallel arrays: a join with their
-    -- unnest misleads the planner into a nested loop over every program.
-    SELECT k.code, c.id, c.program_code,
-           ($6::text[])[array_position($3::text[], c.program_code)] AS program_type,
-           ($7::text[])[array_position($3::text[], c.program_code)] AS partner_code,
-           x.g
+-- Type and partner of each active program, found by a hash join (array_position over ~1 000
+-- programs per coverage piece cost more than the clipping's transform).
+progs AS MATERIALIZED (
+    SELECT * FROM unnest($3::text[], $6::text[], $7::text[]) AS u (code, type, partner)
+),
+-- Each active coverage clipped to each kelurahan it meets; only pieces of positive area count.
+pieces_all AS MATERIALIZED (
+    SELECT k.code, c.id, c.program_code, pr.type AS program_type, pr.partner AS partner_code,
+           ST_CollectionExtract(ST_Intersection(ST_Transform(c.geom, 32748), k.g), 3) AS g
     FROM k
     JOIN coverage c ON c.geom && k.geom AND ST_Intersects(c.geom, k.geom)
-    CROSS JOIN LATERAL (
-        SELECT ST_CollectionExtract(ST_Intersection(ST_Transform(c.geom, 32748), k.g), 3) AS g
-    ) x
-    WHERE c.program_code = ANY ($3) AND c.valid_from <= $2 AND c.valid_to >= $2
-      AND NOT ST_IsEmpty(x.g) AND ST_Area(x.g) > 0
+    JOIN progs pr ON pr.code = c.program_code
+    WHERE c.valid_from <= $2 AND c.valid_to >= $2
+),
+pieces AS MATERIALIZED (
+    SELECT * FROM pieces_all WHERE NOT ST_IsEmpty(g) AND ST_Area(g) > 0
 ),
 agg AS (
     SELECT code,
@@ -43,25 +48,37 @@ shared AS (
     GROUP BY 1, 2
     HAVING count(DISTINCT partner_code) >= 2
 ),
+-- One partner's pieces in a (kelurahan, type) group; a single piece needs no union.
 by_partner AS (
     SELECT p.code, p.program_type, p.partner_code,
-           ST_UnaryUnion(ST_Collect(p.g ORDER BY p.id)) AS g
+           CASE WHEN count(*) = 1 THEN (array_agg(p.g))[1]
+                ELSE ST_UnaryUnion(ST_Collect(p.g ORDER BY p.id)) END AS g
     FROM pieces p
     JOIN shared s ON s.code = p.code AND s.program_type = p.program_type
     GROUP BY 1, 2, 3
 ),
-pairs AS (
-    SELECT x.code, x.program_type, x.partner_code AS pa, y.partner_code AS pb,
-           ST_CollectionExtract(ST_Intersection(x.g, y.g), 3) AS g
-    FROM by_partner x
-    JOIN by_partner y ON y.code = x.code AND y.program_type = x.program_type
-                     AND x.partner_code < y.partner_code
+-- Each group's partners in code order, so pairs come from subscripts (no self-join).
+by_group AS (
+    SELECT code, program_type,
+           array_agg(partner_code ORDER BY partner_code) AS ps,
+           array_agg(g ORDER BY partner_code) AS gs
+    FROM by_partner
+    GROUP BY 1, 2
+),
+pairs AS MATERIALIZED (
+    SELECT b.code, b.program_type, b.ps[x] AS pa, b.ps[y] AS pb,
+           ST_CollectionExtract(ST_Intersection(b.gs[x], b.gs[y]), 3) AS g
+    FROM by_group b
+    CROSS JOIN generate_subscripts(b.ps, 1) x
+    CROSS JOIN generate_subscripts(b.ps, 1) y
+    WHERE x < y
 ),
 overlap AS (
     SELECT code, program_type,
            (SELECT string_agg(DISTINCT u, ',' ORDER BY u)
               FROM unnest(array_agg(pa) || array_agg(pb)) u) AS partners,
-           ST_Area(ST_UnaryUnion(ST_Collect(g ORDER BY pa, pb))) AS m2
+           CASE WHEN count(*) = 1 THEN ST_Area((array_agg(g))[1])
+                ELSE ST_Area(ST_UnaryUnion(ST_Collect(g ORDER BY pa, pb))) END AS m2
     FROM pairs
     WHERE NOT ST_IsEmpty(g) AND ST_Area(g) > 0
     GROUP BY 1, 2
@@ -73,6 +90,15 @@ overlap_k AS (
            array_agg(m2 ORDER BY program_type) AS m2
     FROM overlap
     GROUP BY code
+),
+-- Public proposals of the chunk per kelurahan, points in EPSG:32748 (each transformed once).
+demand_k AS (
+    SELECT pd.kelurahan_code AS code, count(*) AS proposals, sum(pd.supports) AS supports,
+           array_agg(ST_Transform(p.geom, 32748)) AS gs, array_agg(pd.supports) AS ss
+    FROM proposal_demand pd
+    JOIN proposal p ON p.id = pd.proposal_id
+    WHERE pd.kelurahan_code = ANY ($1) AND p.status = ANY ($5)
+    GROUP BY pd.kelurahan_code
 )
 SELECT k.code,
        k.kecamatan_code,
@@ -93,13 +119,7 @@ FROM k
 LEFT JOIN agg a ON a.code = k.code
 LEFT JOIN overlap_k o ON o.code = k.code
 LEFT JOIN indicator_latest i ON i.kelurahan_code = k.code
-LEFT JOIN LATERAL (
-    SELECT count(*) AS proposals, sum(pd.supports) AS supports
-    FROM proposal_demand pd
-    JOIN proposal p ON p.id = pd.proposal_id
-    WHERE pd.kelurahan_code = k.code AND p.status = ANY ($5)
-) d ON true
--- Population weights: a point counts whole where it lies, a polygon by the share of its area.
+LEFT JOIN demand_k d ON d.code = k.code
 LEFT JOIN LATERAL (
     SELECT sum(pw.weight * s.in_k) AS w_total,
            sum(pw.weight * s.in_cov) AS w_covered
@@ -115,40 +135,29 @@ LEFT JOIN LATERAL (
     WHERE pw.geom && k.geom AND ST_Intersects(pw.geom, k.geom)
 ) w ON true
 LEFT JOIN LATERAL (
-    -- Hexagons of ST_HexagonGrid touching this kelurahan, with the land and covered area of each
-    -- piece, and the public proposals inside (points transformed once, not once per hexagon).
-    WITH hexes AS MATERIALIZED (
-        SELECT hx.i, hx.j, hx.geom FROM ST_HexagonGrid($4, k.g) hx WHERE ST_Intersects(hx.geom, k.g)
-    ),
-    pts AS MATERIALIZED (
-        SELECT ST_Transform(p.geom, 32748) AS g, pd.supports
-        FROM proposal_demand pd
-        JOIN proposal p ON p.id = pd.proposal_id
-        WHERE pd.kelurahan_code = k.code AND p.status = ANY ($5)
-    ),
-    demand AS (
-        SELECT h.i, h.j, count(*) AS proposals, sum(pts.supports) AS supports
-        FROM hexes h JOIN pts ON ST_Intersects(h.geom, pts.g)
-        GROUP BY h.i, h.j
-    ),
-    pieces AS (
-        SELECT h.i, h.j,
-               CASE WHEN ST_Within(h.geom, k.g) THEN ST_Area(h.geom)
-                    ELSE ST_Area(ST_Intersection(h.geom, k.g)) END AS land_m2,
-               CASE WHEN a.cg IS NULL OR NOT ST_Intersects(h.geom, a.cg) THEN 0.0
-                    ELSE ST_Area(ST_Intersection(h.geom, a.cg)) END AS covered_m2,
-               coalesce(d.proposals, 0)::int AS proposals,
-               coalesce(d.supports, 0)::bigint AS supports
-        FROM hexes h
-        LEFT JOIN demand d ON d.i = h.i AND d.j = h.j
-    )
-    SELECT array_agg(i ORDER BY i, j) AS ci,
-           array_agg(j ORDER BY i, j) AS cj,
-           array_agg(land_m2 ORDER BY i, j) AS land_m2,
-           array_agg(covered_m2 ORDER BY i, j) AS covered_m2,
-           array_agg(proposals ORDER BY i, j) AS proposals,
-           array_agg(supports ORDER BY i, j) AS supports
-    FROM pieces
-    WHERE land_m2 > 0
-) cells ON true
+    -- Hexagons of ST_HexagonGrid touching this kelurahan: land and covered area of each piece
+    -- (each computed once), and the public proposals inside.
+    SELECT array_agg(h.i ORDER BY h.i, h.j) AS ci,
+           array_agg(h.j ORDER BY h.i, h.j) AS cj,
+           array_agg(h.land_m2 ORDER BY h.i, h.j) AS land_m2,
+           array_agg(h.covered_m2 ORDER BY h.i, h.j) AS covered_m2,
+           array_agg(h.proposals ORDER BY h.i, h.j) AS proposals,
+           array_agg(h.supports ORDER BY h.i, h.j) AS supports
+    FROM (
+        SELECT hx.i, hx.j,
+               CASE WHEN ST_Within(hx.geom, k.g) THEN ST_Area(hx.geom)
+                    ELSE ST_Area(ST_Intersection(hx.geom, k.g)) END AS land_m2,
+               CASE WHEN a.cg IS NULL OR NOT ST_Intersects(hx.geom, a.cg) THEN 0.0
+                    ELSE ST_Area(ST_Intersection(hx.geom, a.cg)) END AS covered_m2,
+               hd.proposals, hd.supports
+        FROM ST_HexagonGrid($4, k.g) hx
+        CROSS JOIN LATERAL (
+            SELECT count(*)::int AS proposals, coalesce(sum(u.s), 0)::bigint AS supports
+            FROM unnest(d.gs, d.ss) AS u (g, s)
+            WHERE ST_Intersects(hx.geom, u.g)
+        ) hd
+        WHERE ST_Intersects(hx.geom, k.g)
+        OFFSET 0
+    ) h
+    WHERE h.land_m2 > 0) cells ON true
 ORDER BY k.code
