@@ -72,6 +72,16 @@ async fn cover(pool: &Pool, code: &str, program: &str, rect: [f64; 4], from: &st
         .expect("coverage");
 }
 
+/// The fixture with one program (p1, UKM, all of 2026) covering `rect` through coverage c1.
+async fn one_program_covering(rect: [f64; 4]) -> (TestDb, Pool) {
+    let db = TestDb::new(false).await;
+    let pool = db.pool();
+    fixture(&pool).await;
+    program(&pool, "p1", "mitra-a", "ukm", "2026-01-01", "2026-12-31").await;
+    cover(&pool, "c1", "p1", rect, "2026-01-01", "2026-12-31").await;
+    (db, pool)
+}
+
 async fn run_at(pool: &Pool, as_of: &str) -> i64 {
     run::run(pool, &GapParams::defaults(date(as_of)), &|_, _| {})
         .await
@@ -102,19 +112,7 @@ fn assert_close(actual: f64, expected: f64, what: &str) {
 
 #[tokio::test]
 async fn half_covered_square_is_fifty_percent() {
-    let db = TestDb::new(false).await;
-    let pool = db.pool();
-    fixture(&pool).await;
-    program(&pool, "p1", "mitra-a", "ukm", "2026-01-01", "2026-12-31").await;
-    cover(
-        &pool,
-        "c1",
-        "p1",
-        [0.0, 0.0, 500.0, 1000.0],
-        "2026-01-01",
-        "2026-12-31",
-    )
-    .await;
+    let (_db, pool) = one_program_covering([0.0, 0.0, 500.0, 1000.0]).await;
     let id = run_at(&pool, "2026-06-01").await;
     let f = fractions(&pool, id).await;
     assert_close(f[0].1, 0.5, "1001");
@@ -204,19 +202,7 @@ async fn overlapping_coverages_do_not_count_twice() {
 
 #[tokio::test]
 async fn coverage_across_a_border_splits() {
-    let db = TestDb::new(false).await;
-    let pool = db.pool();
-    fixture(&pool).await;
-    program(&pool, "p1", "mitra-a", "ukm", "2026-01-01", "2026-12-31").await;
-    cover(
-        &pool,
-        "c1",
-        "p1",
-        [800.0, 0.0, 1300.0, 1000.0],
-        "2026-01-01",
-        "2026-12-31",
-    )
-    .await;
+    let (_db, pool) = one_program_covering([800.0, 0.0, 1300.0, 1000.0]).await;
     let id = run_at(&pool, "2026-06-01").await;
     let f = fractions(&pool, id).await;
     assert_close(f[0].1, 0.2, "1001");
@@ -354,19 +340,7 @@ async fn followup_gap_when_no_mentoring_follows_training() {
 
 #[tokio::test]
 async fn population_weights_spread_people() {
-    let db = TestDb::new(false).await;
-    let pool = db.pool();
-    fixture(&pool).await;
-    program(&pool, "p1", "mitra-a", "ukm", "2026-01-01", "2026-12-31").await;
-    cover(
-        &pool,
-        "c1",
-        "p1",
-        [0.0, 0.0, 500.0, 1000.0],
-        "2026-01-01",
-        "2026-12-31",
-    )
-    .await;
+    let (_db, pool) = one_program_covering([0.0, 0.0, 500.0, 1000.0]).await;
     let client = pool.get().await.expect("client");
     // In 1001: weight 1 in the covered half, 3 in the other half → a quarter of people covered.
     client
@@ -396,19 +370,7 @@ async fn population_weights_spread_people() {
 
 #[tokio::test]
 async fn cells_find_pockets_and_sum_to_the_area() {
-    let db = TestDb::new(false).await;
-    let pool = db.pool();
-    fixture(&pool).await;
-    program(&pool, "p1", "mitra-a", "ukm", "2026-01-01", "2026-12-31").await;
-    cover(
-        &pool,
-        "c1",
-        "p1",
-        [0.0, 0.0, 1500.0, 1000.0],
-        "2026-01-01",
-        "2026-12-31",
-    )
-    .await;
+    let (_db, pool) = one_program_covering([0.0, 0.0, 1500.0, 1000.0]).await;
     let client = pool.get().await.expect("client");
     // Demand: only verified-or-later proposals count (two here), not pending or rejected ones.
     client
@@ -789,19 +751,7 @@ async fn http_refuses_bad_parameters_in_both_languages() {
 
 #[tokio::test]
 async fn command_line_runs_and_exports() {
-    let db = TestDb::new(false).await;
-    let pool = db.pool();
-    fixture(&pool).await;
-    program(&pool, "p1", "mitra-a", "ukm", "2026-01-01", "2026-12-31").await;
-    cover(
-        &pool,
-        "c1",
-        "p1",
-        [0.0, 0.0, 500.0, 1000.0],
-        "2026-01-01",
-        "2026-12-31",
-    )
-    .await;
+    let (db, _pool) = one_program_covering([0.0, 0.0, 500.0, 1000.0]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let gpkg = dir.path().join("gap.gpkg");
     let csv = dir.path().join("gap.csv");
