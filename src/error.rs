@@ -150,6 +150,13 @@ impl ApiError {
     pub fn unprocessable(message: Msg) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", message)
     }
+    /// A 422 naming the field that is wrong; the body adds `errors: [{field, message}]` so a form
+    /// can mark the field.
+    pub fn invalid_field(field: &str, id: impl Into<String>, en: impl Into<String>) -> Self {
+        let en = en.into();
+        Self::unprocessable(Msg::new(id.into(), en.clone()))
+            .with_extra(serde_json::json!({ "errors": [{ "field": field, "message": en }] }))
+    }
     pub fn not_acceptable(message: Msg) -> Self {
         Self::new(StatusCode::NOT_ACCEPTABLE, "not-acceptable", message)
     }

@@ -42,18 +42,13 @@ pub struct RunRequest {
     pub weights: Option<Value>,
 }
 
-fn invalid(field: &str, id: &str, en: &str) -> ApiError {
-    ApiError::unprocessable(Msg::new(id.to_owned(), en.to_owned()))
-        .with_extra(json!({ "errors": [{ "field": field, "message": en }] }))
-}
-
 impl RunRequest {
     /// The run's parameters, or a 422 naming the field that is wrong.
     pub fn params(self, today: NaiveDate) -> ApiResult<GapParams> {
         let as_of = match self.as_of.as_deref() {
             None => today,
             Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                invalid(
+                ApiError::invalid_field(
                     "as_of",
                     "as_of harus berupa tanggal YYYY-MM-DD.",
                     "as_of must be a date YYYY-MM-DD.",
@@ -63,13 +58,13 @@ impl RunRequest {
         let program_type = match self.program_type.as_deref() {
             None => None,
             Some(s) => Some(ProgramType::parse(s).ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "program_type",
-                    &format!(
+                    format!(
                         "program_type harus salah satu dari: {}.",
                         ProgramType::ALL.join(", ")
                     ),
-                    &format!(
+                    format!(
                         "program_type must be one of: {}.",
                         ProgramType::ALL.join(", ")
                     ),
@@ -79,13 +74,13 @@ impl RunRequest {
         let partner_type = match self.partner_type.as_deref() {
             None => None,
             Some(s) => Some(PartnerType::parse(s).ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "partner_type",
-                    &format!(
+                    format!(
                         "partner_type harus salah satu dari: {}.",
                         PartnerType::ALL.join(", ")
                     ),
-                    &format!(
+                    format!(
                         "partner_type must be one of: {}.",
                         PartnerType::ALL.join(", ")
                     ),
@@ -95,7 +90,7 @@ impl RunRequest {
         let weights = match self.weights {
             None => Weights::default(),
             Some(v) => serde_json::from_value(v).map_err(|_| {
-                invalid(
+                ApiError::invalid_field(
                     "weights",
                     "weights hanya boleh berisi angka share, density, demand, support.",
                     "weights may only hold the numbers share, density, demand, support.",
@@ -118,7 +113,7 @@ impl RunRequest {
             } else {
                 "weights"
             };
-            invalid(field, &format!("Parameter tidak valid: {why}."), why)
+            ApiError::invalid_field(field, format!("Parameter tidak valid: {why}."), why)
         })?;
         Ok(params)
     }
@@ -202,7 +197,7 @@ async fn compare_runs(
     })?;
     let min_delta = q.min_delta.unwrap_or(0.001);
     if !(min_delta.is_finite() && (0.0..=1.0).contains(&min_delta)) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "min_delta",
             "min_delta harus antara 0 dan 1.",
             "min_delta must be from 0 to 1.",

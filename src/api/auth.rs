@@ -273,15 +273,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/audit", get(audit_log))
 }
 
-fn invalid(field: &str, id: impl Into<String>, en: impl Into<String>) -> ApiError {
-    let (id, en) = (id.into(), en.into());
-    ApiError::unprocessable(Msg::new(id.clone(), en.clone()))
-        .with_extra(json!({"errors": [{"field": field, "message": en}]}))
-}
-
 fn check_username(name: &str) -> ApiResult<String> {
     normalize_username(name).ok_or_else(|| {
-        invalid(
+        ApiError::invalid_field(
             "username",
             "Nama pengguna 3–40 karakter: huruf kecil, angka, titik, garis bawah atau tanda hubung, diawali huruf atau angka.",
             "A username has 3–40 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.",
@@ -294,7 +288,7 @@ fn check_password(field: &str, pw: &str) -> ApiResult<()> {
     if (8..=256).contains(&n) {
         Ok(())
     } else {
-        Err(invalid(
+        Err(ApiError::invalid_field(
             field,
             "Kata sandi minimal 8 dan maksimal 256 karakter.",
             "A password has at least 8 and at most 256 characters.",
@@ -305,7 +299,7 @@ fn check_password(field: &str, pw: &str) -> ApiResult<()> {
 fn check_text(field: &str, value: Option<String>, max: usize) -> ApiResult<Option<String>> {
     let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     if value.as_ref().is_some_and(|v| v.chars().count() > max) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             field,
             format!("Kolom {field} paling panjang {max} karakter."),
             format!("The field {field} has at most {max} characters."),
@@ -326,7 +320,7 @@ fn check_area(
         Ok(a) if level.is_none_or(|l| a.level() == l) && a.level() != AreaLevel::Region => {
             Ok(Some(a.to_string()))
         }
-        _ => Err(invalid(
+        _ => Err(ApiError::invalid_field(
             field,
             format!("'{code}' bukan kode kecamatan/kelurahan yang sah (mis. 32.73.01 atau 32.73.01.1001)."),
             format!("'{code}' is not a valid kecamatan/kelurahan code (e.g. 32.73.01 or 32.73.01.1001)."),
@@ -340,7 +334,7 @@ fn user_error(e: UserError) -> ApiError {
             "Nama pengguna itu sudah dipakai.",
             "That username is already taken.",
         )),
-        UserError::UnknownArea => invalid(
+        UserError::UnknownArea => ApiError::invalid_field(
             "area_code",
             "Kode wilayah itu tidak ada di SIGAP.",
             "That area code does not exist in SIGAP.",
@@ -424,7 +418,7 @@ async fn register(
     check_password("password", &body.password)?;
     let display_name =
         check_text("display_name", Some(body.display_name), 120)?.ok_or_else(|| {
-            invalid(
+            ApiError::invalid_field(
                 "display_name",
                 "Nama tampilan wajib diisi.",
                 "A display name is required.",
@@ -560,7 +554,7 @@ async fn create_token(
     JsonBody(body): JsonBody<TokenBody>,
 ) -> ApiResult<impl IntoResponse> {
     let name = check_text("name", Some(body.name), 80)?.ok_or_else(|| {
-        invalid(
+        ApiError::invalid_field(
             "name",
             "Nama token wajib diisi.",
             "A token name is required.",
@@ -590,7 +584,7 @@ struct StaffBody {
 fn check_role_area(role: Role, area: Option<String>) -> ApiResult<Option<String>> {
     let area = check_area("area_code", area, None)?;
     if area.is_some() && !role.may_have_area() {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "area_code",
             "Hanya moderator, perencana dan pejabat yang dapat dibatasi pada satu wilayah.",
             "Only moderators, planners and officials can be limited to an area.",

@@ -35,11 +35,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/budget/compare", get(compare))
 }
 
-fn unprocessable(field: &str, id: String, en: String) -> ApiError {
-    ApiError::unprocessable(Msg::new(id, en.clone()))
-        .with_extra(json!({"errors": [{"field": field, "message": en}]}))
-}
-
 fn conflict(id: &str, en: &str) -> ApiError {
     ApiError::conflict(Msg::new(id.to_owned(), en.to_owned()))
 }
@@ -179,7 +174,7 @@ fn ids_text(ids: &[i64]) -> String {
 fn plan_error(e: PlanError) -> ApiError {
     match e {
         PlanError::Budget(b) => budget_error(&b),
-        PlanError::Score(s) => unprocessable(
+        PlanError::Score(s) => ApiError::invalid_field(
             "score",
             format!("Bobot skor tidak sah: {s}"),
             format!("Invalid score weights: {s}"),
@@ -271,10 +266,10 @@ struct ScenarioBody {
 fn check_name(name: &str) -> ApiResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 120 {
-        return Err(unprocessable(
+        return Err(ApiError::invalid_field(
             "name",
-            "Nama skenario wajib diisi, paling banyak 120 karakter.".into(),
-            "A scenario needs a name of at most 120 characters.".into(),
+            "Nama skenario wajib diisi, paling banyak 120 karakter.",
+            "A scenario needs a name of at most 120 characters.",
         ));
     }
     Ok(name.to_owned())

@@ -65,23 +65,17 @@ pub struct SubmitFields {
     pub submitter_phone: Option<String>,
 }
 
-pub(crate) fn invalid(field: &str, id: impl Into<String>, en: impl Into<String>) -> ApiError {
-    let (id, en) = (id.into(), en.into());
-    ApiError::unprocessable(Msg::new(id, en.clone()))
-        .with_extra(json!({"errors": [{"field": field, "message": en}]}))
-}
-
 /// Checks a longitude/latitude pair: finite numbers in range.
 pub(crate) fn check_lon_lat(lon: f64, lat: f64) -> ApiResult<(f64, f64)> {
     if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "lon",
             "Bujur (lon) harus angka antara -180 dan 180.",
             "The longitude (lon) must be a number between -180 and 180.",
         ));
     }
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "lat",
             "Lintang (lat) harus angka antara -90 dan 90.",
             "The latitude (lat) must be a number between -90 and 90.",
@@ -93,7 +87,7 @@ pub(crate) fn check_lon_lat(lon: f64, lat: f64) -> ApiResult<(f64, f64)> {
 fn point_of(f: &SubmitFields) -> ApiResult<(f64, f64)> {
     if let Some(loc) = &f.location {
         let geom = geojson::Geometry::from_json_value(loc.clone()).map_err(|_| {
-            invalid(
+            ApiError::invalid_field(
                 "location",
                 "location harus geometri GeoJSON.",
                 "location must be a GeoJSON geometry.",
@@ -101,7 +95,7 @@ fn point_of(f: &SubmitFields) -> ApiResult<(f64, f64)> {
         })?;
         return match geom.value {
             geojson::Value::Point(c) if c.len() >= 2 => check_lon_lat(c[0], c[1]),
-            _ => Err(invalid(
+            _ => Err(ApiError::invalid_field(
                 "location",
                 "location harus sebuah titik (GeoJSON Point), bukan garis atau poligon.",
                 "location must be a single point (GeoJSON Point), not a line or polygon.",
@@ -110,7 +104,7 @@ fn point_of(f: &SubmitFields) -> ApiResult<(f64, f64)> {
     }
     match (f.lon, f.lat) {
         (Some(lon), Some(lat)) => check_lon_lat(lon, lat),
-        _ => Err(invalid(
+        _ => Err(ApiError::invalid_field(
             "location",
             "Tentukan lokasi: lon dan lat, atau location (GeoJSON Point).",
             "Give a location: lon and lat, or location (a GeoJSON Point).",
@@ -127,7 +121,7 @@ fn text_field(
     let value = value.map(str::trim).filter(|v| !v.is_empty());
     let n = value.map(|v| v.chars().count()).unwrap_or(0);
     if (min > 0 && n < min) || n > max {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             field,
             format!("Kolom {field} harus {min}–{max} karakter."),
             format!("The field {field} must have {min}–{max} characters."),
@@ -145,7 +139,7 @@ pub(crate) fn validate(
     let (lon, lat) = point_of(f)?;
     let category = f.category.as_deref().map(str::trim).unwrap_or("");
     if ProposalCategory::parse(category).is_none() {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "category",
             format!(
                 "Kategori harus salah satu dari: {}.",
@@ -160,7 +154,7 @@ pub(crate) fn validate(
     let title = text_field("title", f.title.as_deref(), 5, 120)?.unwrap_or_default();
     let description = text_field("description", f.description.as_deref(), 0, 2000)?;
     if f.estimated_cost_idr.is_some_and(|c| c < 0) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "estimated_cost_idr",
             "Perkiraan biaya tidak boleh negatif.",
             "The estimated cost cannot be negative.",
@@ -202,7 +196,7 @@ pub(crate) fn reencode_photo(bytes: &[u8]) -> ApiResult<Photo> {
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
     let img = reader.decode().map_err(|_| {
-        invalid(
+        ApiError::invalid_field(
             "photo",
             "Berkas foto rusak atau bukan gambar yang sebenarnya.",
             "The photo file is damaged or not really an image.",
@@ -271,7 +265,7 @@ async fn read_multipart(
         let text = field.text().await.map_err(|e| multipart_error(e, limit))?;
         let number = |field: &str, t: &str| -> ApiResult<f64> {
             t.trim().parse::<f64>().map_err(|_| {
-                invalid(
+                ApiError::invalid_field(
                     field,
                     format!("Kolom {field} harus angka."),
                     format!("The field {field} must be a number."),
@@ -287,7 +281,7 @@ async fn read_multipart(
             "description" => f.description = Some(text),
             "estimated_cost_idr" => {
                 f.estimated_cost_idr = Some(text.trim().parse::<i64>().map_err(|_| {
-                    invalid(
+                    ApiError::invalid_field(
                         "estimated_cost_idr",
                         "Perkiraan biaya harus bilangan bulat rupiah.",
                         "The estimated cost must be a whole number of rupiah.",
@@ -297,7 +291,7 @@ async fn read_multipart(
             "submitter_name" => f.submitter_name = Some(text),
             "submitter_phone" => f.submitter_phone = Some(text),
             other => {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     other,
                     format!("Kolom '{other}' tidak dikenal."),
                     format!("Unknown field '{other}'."),
@@ -309,7 +303,7 @@ async fn read_multipart(
 }
 
 fn outside_region() -> ApiError {
-    invalid(
+    ApiError::invalid_field(
         "location",
         "Titik itu berada di luar wilayah Kota Bandung; usulan hanya untuk lokasi di dalam wilayah.",
         "That point lies outside the region (Kota Bandung); proposals are only for places inside it.",
@@ -495,7 +489,7 @@ async fn nearby(
     let (lon, lat) = check_lon_lat(q.lon, q.lat)?;
     let category = q.category.as_deref().filter(|c| !c.is_empty());
     if category.is_some_and(|c| ProposalCategory::parse(c).is_none()) {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "category",
             "Kategori tidak dikenal.",
             "Unknown category.",
@@ -592,7 +586,7 @@ async fn change_status(
     let mut merged_into = None;
     match kind {
         TransitionKind::Reject if reason.is_none() => {
-            return Err(invalid(
+            return Err(ApiError::invalid_field(
                 "reason",
                 "Penolakan memerlukan alasan (reason) yang akan ditampilkan untuk umum.",
                 "A rejection needs a reason, which is shown publicly.",
@@ -600,21 +594,21 @@ async fn change_status(
         }
         TransitionKind::Merge => {
             let target_id = body.merged_into.ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "merged_into",
                     "Penggabungan memerlukan merged_into (id usulan tujuan).",
                     "A merge needs merged_into (the id of the target proposal).",
                 )
             })?;
             if target_id == id {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     "merged_into",
                     "Usulan tidak dapat digabung ke dirinya sendiri.",
                     "A proposal cannot be merged into itself.",
                 ));
             }
             let target = proposals::lock(&tx, target_id).await?.ok_or_else(|| {
-                invalid(
+                ApiError::invalid_field(
                     "merged_into",
                     "Usulan tujuan tidak ada.",
                     "The target proposal does not exist.",
