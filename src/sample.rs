@@ -8,16 +8,55 @@ use deadpool_postgres::Pool;
 use crate::import::{import_file, ImportError, ImportOptions, ImportReport};
 use crate::store::{Context, StoreError};
 
-/// The sample files and the layer each loads into, in dependency order.
-pub const SAMPLE_FILES: &[(&str, &str)] = &[
-    ("region.geojson", "region"),
-    ("kecamatan.geojson", "kecamatan"),
-    ("kelurahan.geojson", "kelurahan"),
-    ("indicators.csv", "indicator"),
-    ("partners.csv", "partner"),
-    ("programs.csv", "program"),
-    ("coverage.geojson", "coverage"),
-    ("proposals.geojson", "proposal"),
+/// One sample file: the layer it loads into and its field mapping (`target`, `source`), exactly
+/// what a user would pass as `sigap import FILE --layer LAYER --map target=source`.
+pub struct SampleFile {
+    pub file: &'static str,
+    pub layer: &'static str,
+    pub map: &'static [(&'static str, &'static str)],
+}
+
+const fn sample(
+    file: &'static str,
+    layer: &'static str,
+    map: &'static [(&'static str, &'static str)],
+) -> SampleFile {
+    SampleFile { file, layer, map }
+}
+
+/// The sample files in dependency order. The boundaries and facilities keep their upstream field
+/// names (see sample-layers/PROVENANCE.md) and are mapped here.
+pub const SAMPLE_FILES: &[SampleFile] = &[
+    sample(
+        "region.geojson",
+        "region",
+        &[("code", "kode_kota"), ("name", "nama_kota")],
+    ),
+    sample(
+        "kecamatan.geojson",
+        "kecamatan",
+        &[
+            ("code", "kode_kec"),
+            ("name", "nama_kec"),
+            ("region_code", "kode_kota"),
+        ],
+    ),
+    sample(
+        "kelurahan.geojson",
+        "kelurahan",
+        &[
+            ("code", "kode_kel"),
+            ("name", "nama_kel"),
+            ("kecamatan_code", "kode_kec"),
+        ],
+    ),
+    sample("indicators.csv", "indicator", &[]),
+    sample("facilities.geojson", "facility", &[("code", "osm_id")]),
+    sample("partners.csv", "partner", &[]),
+    sample("programs.csv", "program", &[]),
+    sample("coverage.geojson", "coverage", &[]),
+    sample("coverage_rules.csv", "coverage_rule", &[]),
+    sample("proposals.geojson", "proposal", &[]),
 ];
 
 /// Why the sample did not load.
@@ -53,20 +92,25 @@ pub async fn load(
     progress: bool,
 ) -> Result<Vec<ImportReport>, SampleError> {
     let mut reports = Vec::new();
-    for (file, layer) in SAMPLE_FILES {
+    for f in SAMPLE_FILES {
         let opts = ImportOptions {
             progress,
+            map: f
+                .map
+                .iter()
+                .map(|(t, s)| ((*t).to_owned(), (*s).to_owned()))
+                .collect(),
             ..Default::default()
         };
-        let report = import_file(pool, &dir.join(file), layer, &opts)
+        let report = import_file(pool, &dir.join(f.file), f.layer, &opts)
             .await
             .map_err(|source| SampleError::Import {
-                file: (*file).to_owned(),
+                file: f.file.to_owned(),
                 source,
             })?;
         if !report.committed {
             return Err(SampleError::Refused {
-                file: (*file).to_owned(),
+                file: f.file.to_owned(),
                 report: Box::new(report),
             });
         }

@@ -105,7 +105,7 @@ impl fmt::Display for ImportReport {
 /// Why an import could not run at all (feature-level problems go in the report instead).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("unknown layer '{0}': choose one of region, kecamatan, kelurahan, indicator, partner, program, coverage, proposal")]
+    #[error("unknown layer '{0}': choose one of region, kecamatan, kelurahan, indicator, partner, program, coverage, proposal, population, facility, coverage_rule")]
     UnknownLayer(String),
     #[error("cannot open {path}: {reason}")]
     Open { path: String, reason: String },

@@ -229,11 +229,14 @@ pub async fn load(
 
     if rules.in_region && rules.geom != GeomKind::None {
         tx.execute(
+            // A region outline is often coarser than its kelurahan (Bandung's differs by
+            // 4-5 km² each way), so touching any loaded kelurahan counts as inside too.
             "UPDATE import_staging s
              SET reject = 'outside the region (' ||
                  (SELECT string_agg(r.name || ' ' || r.code, ', ' ORDER BY r.code) FROM region r) || ')'
              WHERE s.reject IS NULL AND s.geom IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM region r WHERE ST_Intersects(r.geom, s.geom))",
+               AND NOT EXISTS (SELECT 1 FROM region r WHERE ST_Intersects(r.geom, s.geom))
+               AND NOT EXISTS (SELECT 1 FROM kelurahan k WHERE ST_Intersects(k.geom, s.geom))",
             &[],
         )
         .await
