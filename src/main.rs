@@ -26,6 +26,26 @@ struct Cli {
     command: Command,
 }
 
+/// Thresholds of the boundary quality report.
+#[derive(Debug, clap::Args)]
+struct QualityArgs {
+    /// Holes between boundaries up to this size (m²) are reported as slivers.
+    #[arg(long, default_value_t = 10_000.0)]
+    sliver_max_m2: f64,
+    /// Parts outside the parent smaller than this (m²) are counted, not listed.
+    #[arg(long, default_value_t = 1.0)]
+    outside_min_m2: f64,
+}
+
+impl QualityArgs {
+    fn options(&self) -> store::quality::QualityOptions {
+        store::quality::QualityOptions {
+            sliver_max_m2: self.sliver_max_m2,
+            outside_min_m2: self.outside_min_m2,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API, the layers and the map over HTTP.
@@ -59,6 +79,20 @@ enum Command {
         /// Load the good features even when some are rejected.
         #[arg(long)]
         skip_invalid: bool,
+        #[command(flatten)]
+        quality: QualityArgs,
+    },
+    /// Report what is wrong with the loaded boundaries (region, kecamatan, kelurahan): overlaps
+    /// between neighbours, slivers and holes, parts outside the parent. Exit 0 either way.
+    Check {
+        /// One boundary layer (default: all three).
+        #[arg(long)]
+        layer: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        quality: QualityArgs,
     },
     /// Accounts.
     User {
@@ -143,7 +177,8 @@ fn parse_partner_type(s: &str) -> Result<PartnerType, String> {
 
 #[derive(Debug, Subcommand)]
 enum SampleCommand {
-    /// Load sample-layers/ through the import path.
+    /// Load sample-layers/ through the import path, then run the default gap analysis (as of
+    /// today) so the gap map is never empty.
     Load {
         /// Directory holding the sample files.
         #[arg(long, default_value = "sample-layers")]
@@ -151,6 +186,9 @@ enum SampleCommand {
         /// Do nothing when kelurahan are already loaded.
         #[arg(long)]
         if_empty: bool,
+        /// Skip the default gap analysis run.
+        #[arg(long)]
+        no_gap: bool,
     },
     /// Generate a synthetic city of any size (benchmarks, gap analysis at scale).
     Scale {
@@ -259,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             source_layer,
             dry_run,
             skip_invalid,
+            quality,
         } => {
             let opts = ImportOptions {
                 srs,
@@ -267,11 +306,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dry_run,
                 skip_invalid,
                 progress: true,
+                quality: quality.options(),
             };
             let report = import::import_file(&pool, &file, &layer, &opts).await?;
             println!("{report}");
             if !report.committed && !report.dry_run {
                 return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Check {
+            layer,
+            json,
+            quality,
+        } => {
+            let layers: Vec<store::quality::BoundaryLayer> = match layer.as_deref() {
+                None => store::quality::BOUNDARY_LAYERS.to_vec(),
+                Some(name) => vec![store::quality::boundary_layer(name).with_context(|| {
+                    format!(
+                        "'{name}' is not a boundary layer: choose region, kecamatan or kelurahan"
+                    )
+                })?],
+            };
+            let client = pool.get().await.context("connecting to the database")?;
+            let mut reports = Vec::new();
+            for l in layers {
+                reports.push(store::quality::check(&**client, l, None, quality.options()).await?);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else {
+                for r in &reports {
+                    print!("{r}");
+                }
             }
         }
         Command::User {
@@ -348,7 +414,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Sample {
-            command: SampleCommand::Load { dir, if_empty },
+            command:
+                SampleCommand::Load {
+                    dir,
+                    if_empty,
+                    no_gap,
+                },
         } => {
             if if_empty && !sample::is_empty(&pool).await? {
                 println!(
@@ -357,7 +428,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             for report in sample::load(&pool, &dir, true).await? {
-                println!("{report}");
+                println!("{}", report.summary());
+                if let Some(q) = &report.quality {
+                    println!("  {} (details: sigap check)", q.headline());
+                }
+            }
+            if !no_gap {
+                let params = gap::GapParams::defaults(chrono::Local::now().date_naive());
+                let outcome = gap_run::run(&pool, &params, &|_, _| {}).await?;
+                println!(
+                    "default gap analysis: run {} as of {}",
+                    outcome.id, params.as_of
+                );
             }
         }
         Command::Gap { command } => return run_gap(&pool, command).await,

@@ -81,10 +81,7 @@ pub fn indicators(facts: &Facts) -> Indicators {
         let m = &members[kc.code.as_str()];
         let w: Vec<f64> = m.iter().map(|&i| facts.kelurahan[i].area_km2).collect();
         let p = apportion(kc.population_2022, &w);
-        let h = apportion(
-            kc.low_income_households_2017 + kc.other_households_2017,
-            &w,
-        );
+        let h = apportion(kc.low_income_households_2017 + kc.other_households_2017, &w);
         let mut l = apportion(kc.low_income_households_2017, &w);
         // keep low_income <= households on every row, moving the excess to the
         // rows with the most room (sums stay exact)

@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub use layers::{layer, LayerSpec, LAYERS};
 
 use crate::store::import::{self as staging, LoadError, StagedRow};
+pub use crate::store::quality::{LayerQuality, QualityOptions};
 use crate::store::StoreError;
 
 /// How to import one file.
@@ -36,6 +37,8 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
+    /// Thresholds of the boundary quality report.
+    pub quality: QualityOptions,
 }
 
 /// One feature the report names.
@@ -70,6 +73,32 @@ pub struct ImportReport {
     pub dry_run: bool,
     pub source_srs: Option<String>,
     pub assumed_srs: bool,
+    /// Boundary layers only: overlaps, holes and parts outside the parent (reported, never
+    /// refused).
+    pub quality: Option<LayerQuality>,
+    /// The same findings per feature.
+    pub quality_notes: Vec<FeatureNote>,
+}
+
+impl ImportReport {
+    /// The last line of the report: counts and outcome.
+    pub fn summary(&self) -> String {
+        let outcome = if self.dry_run {
+            "dry run: nothing written"
+        } else if self.committed {
+            "committed"
+        } else {
+            "nothing loaded: fix the rejected features, or use --skip-invalid to load the rest"
+        };
+        format!(
+            "{}: read {}, loaded {}, repaired {}, rejected {} ({outcome})",
+            self.layer,
+            self.read,
+            self.loaded,
+            self.repaired.len(),
+            self.rejected.len()
+        )
+    }
 }
 
 impl fmt::Display for ImportReport {
@@ -83,22 +112,13 @@ impl fmt::Display for ImportReport {
         for note in &self.rejected {
             writeln!(f, "rejected {note}")?;
         }
-        let outcome = if self.dry_run {
-            "dry run: nothing written"
-        } else if self.committed {
-            "committed"
-        } else {
-            "nothing loaded: fix the rejected features, or use --skip-invalid to load the rest"
-        };
-        write!(
-            f,
-            "{}: read {}, loaded {}, repaired {}, rejected {} ({outcome})",
-            self.layer,
-            self.read,
-            self.loaded,
-            self.repaired.len(),
-            self.rejected.len()
-        )
+        for note in &self.quality_notes {
+            writeln!(f, "note {note}")?;
+        }
+        if let Some(q) = &self.quality {
+            writeln!(f, "{}", q.headline())?;
+        }
+        f.write_str(&self.summary())
     }
 }
 
@@ -178,6 +198,7 @@ pub async fn import_file(
         rows,
         opts.dry_run,
         opts.skip_invalid,
+        opts.quality,
         &progress,
     )
     .await
@@ -196,6 +217,8 @@ pub async fn import_file(
         loaded: loaded.loaded,
         repaired: loaded.repaired.into_iter().map(note).collect(),
         rejected: loaded.rejected.into_iter().map(note).collect(),
+        quality: loaded.quality,
+        quality_notes: loaded.quality_notes.into_iter().map(note).collect(),
         committed: loaded.committed,
         dry_run: opts.dry_run,
         source_srs: outcome.source_srs,

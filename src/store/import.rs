@@ -6,6 +6,7 @@ use indicatif::ProgressBar;
 use serde_json::Value;
 use tokio_postgres::Client;
 
+use super::quality::{self, LayerQuality, QualityOptions};
 use super::{Context, StoreError};
 
 /// What geometry a layer takes.
@@ -67,6 +68,10 @@ pub struct Loaded {
     pub repaired: Vec<Noted>,
     pub rejected: Vec<Noted>,
     pub committed: bool,
+    /// For boundary layers: overlaps, holes and parts outside the parent of what was loaded.
+    pub quality: Option<LayerQuality>,
+    /// The quality findings per loaded feature, one line each.
+    pub quality_notes: Vec<Noted>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +165,7 @@ pub async fn load(
     rows: Vec<StagedRow>,
     dry_run: bool,
     skip_invalid: bool,
+    quality_opts: QualityOptions,
     progress: &ProgressBar,
 ) -> Result<Loaded, LoadError> {
     let tx = client
@@ -331,6 +337,39 @@ pub async fn load(
         }
     }
 
+    // Boundary layers: what is wrong with them, on the rows as they now stand in the table
+    // (inside this transaction, so a dry run reports the same).
+    let mut quality = None;
+    let mut quality_notes = Vec::new();
+    if let Some(layer) = quality::boundary_layer(rules.layer) {
+        progress.set_message("quality");
+        let staged: Vec<(String, i32, Option<i64>)> = tx
+            .query(
+                "SELECT props->>'code', idx, fid FROM import_staging
+                 WHERE reject IS NULL AND props->>'code' IS NOT NULL ORDER BY idx",
+                &[],
+            )
+            .await
+            .context("listing loaded boundaries")?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        if !staged.is_empty() {
+            let codes: Vec<String> = staged.iter().map(|s| s.0.clone()).collect();
+            let report = quality::check(&tx, layer, Some(&codes), quality_opts).await?;
+            for (code, index, fid) in &staged {
+                for reason in report.notes_for(code) {
+                    quality_notes.push(Noted {
+                        index: *index,
+                        fid: *fid,
+                        reason: format!("{code}: {reason}"),
+                    });
+                }
+            }
+            quality = Some(report);
+        }
+    }
+
     let noted = |rows: Vec<tokio_postgres::Row>| -> Vec<Noted> {
         rows.iter()
             .map(|r| Noted {
@@ -375,6 +414,8 @@ pub async fn load(
             repaired,
             rejected,
             committed: false,
+            quality,
+            quality_notes,
         });
     }
     tx.commit().await.context("committing the import")?;
@@ -383,5 +424,7 @@ pub async fn load(
         repaired,
         rejected,
         committed: true,
+        quality,
+        quality_notes,
     })
 }

@@ -9,6 +9,7 @@ pub mod gap;
 pub mod import;
 pub mod migrate;
 pub mod proposals;
+pub mod quality;
 pub mod scale;
 pub mod tile_cache;
 pub mod tiles;
