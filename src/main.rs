@@ -81,6 +81,16 @@ enum Command {
         skip_invalid: bool,
         #[command(flatten)]
         quality: QualityArgs,
+        /// Who to credit for this data, shown wherever the layer is served or exported
+        /// (e.g. "© OpenStreetMap contributors"). Needs --license.
+        #[arg(long, requires = "license")]
+        attribution: Option<String>,
+        /// The data's licence (e.g. ODbL-1.0, MIT, CC-BY-4.0). Needs --attribution.
+        #[arg(long, requires = "attribution")]
+        license: Option<String>,
+        /// A link to the licence text.
+        #[arg(long, requires = "license")]
+        license_url: Option<String>,
     },
     /// Report what is wrong with the loaded boundaries (region, kecamatan, kelurahan): overlaps
     /// between neighbours, slivers and holes, parts outside the parent. Exit 0 either way.
@@ -298,8 +308,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dry_run,
             skip_invalid,
             quality,
+            attribution,
+            license,
+            license_url,
         } => {
+            let source = match (attribution, license) {
+                (Some(attribution), Some(license)) => Some(import::Source {
+                    attribution,
+                    license,
+                    license_url,
+                }),
+                _ => None,
+            };
             let opts = ImportOptions {
+                source,
                 srs,
                 map,
                 source_layer,

@@ -106,3 +106,14 @@ CREATE TRIGGER facility_coverage_ins AFTER INSERT ON facility REFERENCING NEW TA
     FOR EACH STATEMENT EXECUTE FUNCTION facility_coverage_changed();
 CREATE TRIGGER facility_coverage_upd AFTER UPDATE ON facility REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION facility_coverage_changed();
+
+-- Where each imported layer's data comes from and under which licence, set by
+-- `sigap import --attribution ... --license ...` and shown wherever the data is served or
+-- exported (OGC collection metadata, TileJSON and so the map, CSV/GeoPackage/Shapefile).
+CREATE TABLE layer_source (
+    layer        text PRIMARY KEY CHECK (layer ~ '^[a-z_]{1,32}$'),
+    attribution  text NOT NULL CHECK (length(trim(attribution)) BETWEEN 1 AND 300),
+    license      text NOT NULL CHECK (length(trim(license)) BETWEEN 1 AND 100),
+    license_url  text CHECK (license_url ~ '^https?://'),
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);

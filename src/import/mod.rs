@@ -20,6 +20,7 @@ pub use layers::{layer, LayerSpec, LAYERS};
 
 use crate::store::import::{self as staging, LoadError, StagedRow};
 pub use crate::store::quality::{LayerQuality, QualityOptions};
+pub use crate::store::sources::Source;
 use crate::store::StoreError;
 
 /// How to import one file.
@@ -39,6 +40,9 @@ pub struct ImportOptions {
     pub progress: bool,
     /// Thresholds of the boundary quality report.
     pub quality: QualityOptions,
+    /// Where the data comes from and its licence, recorded for the layer and shown wherever it
+    /// is served or exported.
+    pub source: Option<Source>,
 }
 
 /// One feature the report names.
@@ -199,6 +203,7 @@ pub async fn import_file(
         opts.dry_run,
         opts.skip_invalid,
         opts.quality,
+        opts.source.as_ref(),
         &progress,
     )
     .await

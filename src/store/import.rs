@@ -7,6 +7,7 @@ use serde_json::Value;
 use tokio_postgres::Client;
 
 use super::quality::{self, LayerQuality, QualityOptions};
+use super::sources::{self, Source};
 use super::{Context, StoreError};
 
 /// What geometry a layer takes.
@@ -166,6 +167,7 @@ pub async fn load(
     dry_run: bool,
     skip_invalid: bool,
     quality_opts: QualityOptions,
+    source: Option<&Source>,
     progress: &ProgressBar,
 ) -> Result<Loaded, LoadError> {
     let tx = client
@@ -417,6 +419,9 @@ pub async fn load(
             quality,
             quality_notes,
         });
+    }
+    if let Some(source) = source {
+        sources::upsert(&tx, rules.layer, source).await?;
     }
     tx.commit().await.context("committing the import")?;
     Ok(Loaded {

@@ -11,6 +11,7 @@ pub mod migrate;
 pub mod proposals;
 pub mod quality;
 pub mod scale;
+pub mod sources;
 pub mod tile_cache;
 pub mod tiles;
 pub mod users;

@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod mvt;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
