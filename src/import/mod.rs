@@ -200,10 +200,12 @@ pub async fn import_file(
         &mut client,
         &spec.rules(),
         rows,
-        opts.dry_run,
-        opts.skip_invalid,
-        opts.quality,
-        opts.source.as_ref(),
+        staging::LoadOptions {
+            dry_run: opts.dry_run,
+            skip_invalid: opts.skip_invalid,
+            quality: opts.quality,
+            source: opts.source.as_ref(),
+        },
         &progress,
     )
     .await

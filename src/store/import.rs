@@ -159,17 +159,33 @@ fn geometry_checks(kind: GeomKind) -> &'static [&'static str] {
     }
 }
 
+/// How to load: what `sigap import`'s flags decide.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions<'a> {
+    /// Check and report, then roll back.
+    pub dry_run: bool,
+    /// Load the good features even when some are rejected.
+    pub skip_invalid: bool,
+    /// Thresholds of the boundary quality report.
+    pub quality: QualityOptions,
+    /// The layer's source and licence, recorded when the load commits.
+    pub source: Option<&'a Source>,
+}
+
 /// Stages, checks and (unless refused) loads one layer's features.
 pub async fn load(
     client: &mut Client,
     rules: &Rules,
     rows: Vec<StagedRow>,
-    dry_run: bool,
-    skip_invalid: bool,
-    quality_opts: QualityOptions,
-    source: Option<&Source>,
+    opts: LoadOptions<'_>,
     progress: &ProgressBar,
 ) -> Result<Loaded, LoadError> {
+    let LoadOptions {
+        dry_run,
+        skip_invalid,
+        quality: quality_opts,
+        source,
+    } = opts;
     let tx = client
         .transaction()
         .await
