@@ -65,8 +65,7 @@ export async function startWorld() {
   try {
     sigap(env, ['migrate']);
     sigap(env, ['sample', 'load', '--dir', process.env.SIGAP_SAMPLE_DIR || join(repoRoot, 'sample-layers')]);
-    // The latest default gap run, for the choropleth, the cells and the panel's gap components.
-    sigap(env, ['gap', 'run']);
+    // `sample load` ends with the default gap run (choropleth, cells, the panel's gap components).
     for (const u of Object.values(STAFF)) sigap(env, ['user', 'add', '--role', u.role, '--password-stdin', u.username], `${u.password}\n`);
     server = spawn(sigapBin, ['serve'], { env, cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
     const base = `http://127.0.0.1:${port}`;

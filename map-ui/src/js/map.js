@@ -2,13 +2,20 @@
 // an optional raster basemap from config.json or ?basemap=URL, and the always-visible legend.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import { t } from './i18n.js';
-import { STATUS_COLOURS, NO_DATA } from './scales.js';
+import { STATUS_COLOURS, FACILITY_COLOURS, NO_DATA } from './scales.js';
 
 const BANDUNG = { center: [107.61, -6.91], zoom: 11.3 };
 
 function statusColour() {
   const e = ['match', ['get', 'status']];
   for (const [k, v] of Object.entries(STATUS_COLOURS)) e.push(k, v);
+  e.push('#999999');
+  return e;
+}
+
+function facilityColour() {
+  const e = ['match', ['get', 'category']];
+  for (const [k, v] of Object.entries(FACILITY_COLOURS)) e.push(k, v);
   e.push('#999999');
   return e;
 }
@@ -26,6 +33,9 @@ async function tileSource() {
     maxzoom: Math.min(tj?.maxzoom ?? 14, 16),
   };
   if (Array.isArray(tj?.bounds)) src.bounds = tj.bounds;
+  // Where the data comes from and its licences (boundaries, OpenStreetMap facilities): the
+  // attribution control shows it.
+  if (tj?.attribution) src.attribution = tj.attribution;
   return { src, tj };
 }
 
@@ -60,6 +70,7 @@ export async function createMap(container) {
     { id: 'kel-line', type: 'line', ...S, 'source-layer': 'kelurahan', paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } },
     { id: 'kec-line', type: 'line', ...S, 'source-layer': 'kecamatan', paint: { 'line-color': '#222222', 'line-width': 1.8 } },
     { id: 'kel-selected', type: 'line', ...S, 'source-layer': 'kelurahan', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#ff2d55', 'line-width': 3 } },
+    { id: 'facilities', type: 'circle', ...S, 'source-layer': 'facilities', layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 6], 'circle-color': facilityColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
     { id: 'proposals', type: 'circle', ...S, 'source-layer': 'proposals', layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 15, 7], 'circle-color': statusColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
     { id: 'pins', type: 'circle', source: 'pins', paint: { 'circle-radius': ['coalesce', ['get', 'radius'], 9], 'circle-color': ['coalesce', ['get', 'colour'], '#ff2d55'], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
   );
@@ -75,7 +86,8 @@ export async function createMap(container) {
   if (Array.isArray(tj?.bounds)) opts.bounds = tj.bounds;
   const map = new maplibregl.Map(opts);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  // The attribution carries the "boundaries are approximate" note; rebuilt on a language switch.
+  // The attribution carries the sample-data note (real boundaries, fictional programs) beside
+  // the sources of the tiles; rebuilt on a language switch.
   let attribution = null;
   map.setNote = () => {
     if (attribution) map.removeControl(attribution);
@@ -93,7 +105,7 @@ export async function createMap(container) {
   map.neutral = () => {
     map.setPaintProperty('kel-fill', 'fill-color', '#e6e1d6');
     map.setLayoutProperty('gap-fill', 'visibility', 'none');
-    for (const id of ['gap-cells', 'coverage-fill', 'coverage-line']) map.setLayoutProperty(id, 'visibility', 'none');
+    for (const id of ['gap-cells', 'coverage-fill', 'coverage-line', 'facilities']) map.setLayoutProperty(id, 'visibility', 'none');
     for (const id of ['kel-line']) map.setPaintProperty(id, 'line-color', '#9a9a9a');
   };
   map.setPins = (features) => map.getSource('pins').setData({ type: 'FeatureCollection', features });

@@ -4,7 +4,7 @@ import { ogcItems } from '../api.js';
 import { field, h, fill, add } from '../dom.js';
 import { fmtDate, fmtIdr, fmtNum, has, label, t } from '../i18n.js';
 import { bbox, intersects } from '../geo.js';
-import { CIVIDIS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
+import { CIVIDIS, FACILITY_COLOURS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
 
 const PROGRAM_TYPES = ['pelatihan_pertanian', 'pelatihan_kerja', 'ukm', 'infrastruktur', 'pendampingan', 'lainnya'];
 const PARTNER_TYPES = ['pemerintah', 'lsm', 'swasta', 'komunitas'];
@@ -13,7 +13,7 @@ const DAY_MS = 86400000;
 // Data shared across mounts (fetched once per page load).
 const cache = { kel: null, gap: null, cov: null, cells: null };
 // What the planner chose, kept across view switches and language changes.
-const state = { metric: 'low_income', programType: '', partnerType: '', date: new Date().toISOString().slice(0, 10), showCoverage: true, showCells: false, showProposals: false, selected: null };
+const state = { metric: 'low_income', programType: '', partnerType: '', date: new Date().toISOString().slice(0, 10), showCoverage: true, showCells: false, showProposals: false, showFacilities: false, selected: null };
 
 async function load(name, collection) {
   if (!cache[name]) cache[name] = ogcItems(collection).catch(() => []);
@@ -96,6 +96,7 @@ export default {
       check('showCoverage', t('cov.show_coverage')),
       check('showCells', t('cov.show_cells')),
       check('showProposals', t('cov.show_proposals')),
+      check('showFacilities', t('cov.show_facilities')),
       note,
       ...field(t('kel.heading', { name: '' }).trim(), kelSel),
       detail,
@@ -107,6 +108,11 @@ export default {
     const covFactor = covKey && /fraction/.test(covKey) ? 100 : 1;
     const scoreKey = gapKey(gap, /^gap_score$/, /^score$/, /gap.*score/);
     if (gap.length === 0) note.textContent = t('cov.no_gap_run');
+    else {
+      // The date of the gap analysis the map shows, so nobody mistakes an old run for today.
+      const asOf = gap.map((f) => f.properties.as_of).filter(Boolean).sort().pop();
+      if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf) });
+    }
 
     // The slider runs from the earliest program start to the latest end (or today).
     const starts = cov.map((f) => Date.parse(f.properties.valid_from)).filter(Number.isFinite);
@@ -168,11 +174,18 @@ export default {
       for (const id of ['coverage-fill', 'coverage-line']) map.setLayoutProperty(id, 'visibility', state.showCoverage ? 'visible' : 'none');
       map.setLayoutProperty('gap-cells', 'visibility', state.showCells ? 'visible' : 'none');
       map.setLayoutProperty('proposals', 'visibility', state.showProposals ? 'visible' : 'none');
+      map.setLayoutProperty('facilities', 'visibility', state.showFacilities ? 'visible' : 'none');
       if (state.showCells) cellsStyle();
       const lines = [{ colour: '#222222', text: t('legend.kecamatan'), kind: 'line' }, { colour: '#ffffff', text: t('legend.kelurahan'), kind: 'wline' }];
       if (state.showCoverage) lines.push({ colour: '#555555', text: t('legend.coverage_area'), kind: 'dash' });
       if (state.showCells) lines.push({ colour: VIRIDIS[4], text: t('legend.gap_cells') });
       legend.push({ items: lines });
+      if (state.showFacilities) {
+        legend.push({
+          title: t('legend.facilities'),
+          items: Object.entries(FACILITY_COLOURS).map(([k, colour]) => ({ colour, text: t(`facility.${k}`), kind: 'dot' })),
+        });
+      }
       app.setLegend(legend);
       if (state.selected) showKelurahan(state.selected, false);
     }
