@@ -443,19 +443,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     no_gap,
                 },
         } => {
-            if if_empty && !sample::is_empty(&pool).await? {
+            let loaded = if if_empty && !sample::is_empty(&pool).await? {
                 println!(
                     "sample not loaded: kelurahan are already present (drop --if-empty to reload)"
                 );
-                return Ok(ExitCode::SUCCESS);
-            }
-            for report in sample::load(&pool, &dir, true).await? {
-                println!("{}", report.summary());
-                if let Some(q) = &report.quality {
-                    println!("  {} (details: sigap check)", q.headline());
+                false
+            } else {
+                for report in sample::load(&pool, &dir, true).await? {
+                    println!("{}", report.summary());
+                    if let Some(q) = &report.quality {
+                        println!("  {} (details: sigap check)", q.headline());
+                    }
                 }
-            }
-            if !no_gap {
+                true
+            };
+            // A fresh load gets today's analysis; an existing database only when it has none,
+            // so the gap map is never empty.
+            let wanted = loaded || store::gap::latest_default_run(&pool).await?.is_none();
+            if !no_gap && wanted {
                 let params = gap::GapParams::defaults(chrono::Local::now().date_naive());
                 let outcome = gap_run::run(&pool, &params, &|_, _| {}).await?;
                 println!(

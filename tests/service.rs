@@ -119,8 +119,32 @@ async fn loading_the_sample_twice_changes_nothing() {
         + count(&pool, "SELECT count(*) FROM coverage").await
         + count(&pool, "SELECT count(*) FROM kelurahan").await;
     assert_eq!(before, after);
+    // The CLI load ends with the default gap analysis, so the public gap map is never empty.
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM gap_run WHERE is_default").await,
+        1
+    );
     let out = sigap_cli(&db, &["sample", "load", "--if-empty"]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("already present"));
+    // Already loaded and already analysed: no second run.
+    assert_eq!(count(&pool, "SELECT count(*) FROM gap_run").await, 1);
+    // A database that lost its runs gets one back from `--if-empty` (what ./scripts/run does).
+    pool.get()
+        .await
+        .unwrap()
+        .execute("DELETE FROM gap_run", &[])
+        .await
+        .unwrap();
+    let out = sigap_cli(&db, &["sample", "load", "--if-empty"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("default gap analysis: run"));
+    let app = serve(db).await;
+    let res = app
+        .http
+        .get(app.url("/api/analysis/gap/latest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]
