@@ -74,6 +74,15 @@ pub struct ServeConfig {
     #[arg(long, env = "SIGAP_TILE_CACHE_MB", default_value_t = 128)]
     pub tile_cache_mb: u64,
 
+    /// Keep the public gap analysis live: recompute it when its inputs change (and when the date
+    /// does). One process of a fleet does it, chosen by an advisory lock.
+    #[arg(long, env = "SIGAP_LIVE_GAP", default_value_t = true, action = clap::ArgAction::Set)]
+    pub live_gap: bool,
+
+    /// How long the live gap waits for more changes before recomputing, in milliseconds.
+    #[arg(long, env = "SIGAP_LIVE_GAP_DEBOUNCE_MS", default_value_t = 300)]
+    pub live_gap_debounce_ms: u64,
+
     /// Anonymous proposal submissions accepted per client IP per minute (also the burst);
     /// 0 turns the limit off (benchmarks only).
     #[arg(long, env = "SIGAP_ANON_POSTS_PER_MINUTE", default_value_t = 10)]
@@ -110,6 +119,8 @@ impl Default for ServeConfig {
             static_dir: PathBuf::from("map-ui/dist"),
             body_limit_bytes: 6 * 1024 * 1024,
             tile_cache_mb: 128,
+            live_gap: true,
+            live_gap_debounce_ms: 300,
             anon_posts_per_minute: 10,
             login_per_account_per_minute: 5,
             login_per_ip_per_minute: 20,

@@ -1,6 +1,6 @@
 // Peta Cakupan: where programs reach, for planners. Choropleth, program filters, the as-of date,
 // the latest gap run's cells, and a kelurahan panel built from the OGC items endpoints.
-import { ogcItems } from '../api.js';
+import { get, ogcItems } from '../api.js';
 import { field, h, fill, add } from '../dom.js';
 import { fmtDate, fmtIdr, fmtNum, has, label, t } from '../i18n.js';
 import { bbox, intersects } from '../geo.js';
@@ -64,7 +64,9 @@ export default {
     const map = app.map;
     const handlers = [];
     const on = (ev, layer, fn) => { map.on(ev, layer, fn); handlers.push([ev, layer, fn]); };
+    let watch = null;
     this.unmount = () => {
+      clearInterval(watch);
       for (const [ev, layer, fn] of handlers) map.off(ev, layer, fn);
       map.setFilter('kel-selected', ['==', ['get', 'code'], '']);
       map.setLayoutProperty('gap-cells', 'visibility', 'none');
@@ -108,11 +110,23 @@ export default {
     const covFactor = covKey && /fraction/.test(covKey) ? 100 : 1;
     const scoreKey = gapKey(gap, /^gap_score$/, /^score$/, /gap.*score/);
     if (gap.length === 0) note.textContent = t('cov.no_gap_run');
-    else {
-      // The date of the gap analysis the map shows, so nobody mistakes an old run for today.
+    // The live run the map shows, its date and when it last took in a change, so nobody mistakes
+    // an old picture for today's. When the server has a newer live run, redraw with it.
+    const shownRun = await get('/api/analysis/gap/latest').catch(() => null);
+    if (gap.length > 0) {
       const asOf = gap.map((f) => f.properties.as_of).filter(Boolean).sort().pop();
-      if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf) });
+      const at = shownRun?.created_at ? new Date(shownRun.created_at) : null;
+      const time = at ? at.toLocaleTimeString(document.documentElement.lang === 'en' ? 'en-GB' : 'id-ID', { hour: '2-digit', minute: '2-digit' }) : '';
+      if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf), time });
     }
+    watch = setInterval(async () => {
+      const now = await get('/api/analysis/gap/latest').catch(() => null);
+      if (!now?.id || now.id === shownRun?.id) return;
+      cache.gap = null;
+      cache.cells = null;
+      map.sigapRefresh();
+      app.rerender();
+    }, 15000);
 
     // The slider runs from the earliest program start to the latest end (or today).
     const starts = cov.map((f) => Date.parse(f.properties.valid_from)).filter(Number.isFinite);
