@@ -3,6 +3,7 @@
 mod analysis;
 pub mod auth;
 mod budget;
+mod compression;
 mod health;
 pub mod input;
 mod ogc;
@@ -54,6 +55,8 @@ pub fn app(state: AppState) -> Router {
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(compression::layer())
+        .layer(middleware::from_fn(compression::etag_per_encoding))
         .layer(middleware::from_fn(error::language))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
