@@ -4,6 +4,7 @@ mod analysis;
 pub mod auth;
 mod budget;
 mod compression;
+mod feeds;
 mod health;
 pub mod input;
 mod ogc;
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .merge(open311::router())
         .merge(analysis::router())
         .merge(budget::router())
+        .merge(feeds::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
