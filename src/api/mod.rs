@@ -2,6 +2,7 @@
 
 mod analysis;
 pub mod auth;
+mod basemap;
 mod budget;
 mod health;
 pub mod input;
@@ -51,6 +52,7 @@ pub fn app(state: AppState) -> Router {
         .merge(open311::router())
         .merge(analysis::router())
         .merge(budget::router())
+        .merge(basemap::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
