@@ -100,6 +100,34 @@ describe('basemap', () => {
     await context.close();
   });
 
+  test('a style basemap reading the same archive is drawn under SIGAP\'s layers', async () => {
+    const outside = [];
+    const styleUrl = `${world.base}/test-style.json`;
+    const style = {
+      version: 8,
+      sources: { kota: { type: 'vector', url: `pmtiles://${world.base}/basemap/bandung.pmtiles`, attribution: 'Gaya uji' } },
+      layers: [{ id: 'batas', type: 'line', source: 'kota', 'source-layer': 'kelurahan', paint: { 'line-color': '#888888' } }],
+    };
+    const { context, page } = await openApp(world.browser, world.base, {
+      query: { basemap: styleUrl },
+      setup: async (ctx) => {
+        await guard(outside)(ctx);
+        // Registered last, so it answers before the guard passes the request on.
+        await ctx.route(styleUrl, (route) => route.fulfill({ contentType: 'application/json', body: JSON.stringify(style) }));
+      },
+    });
+    await page.waitForFunction(() => window.sigap.map.queryRenderedFeatures({ layers: ['basemap-batas'] }).length > 0, null, { timeout: 15000 });
+    const got = await page.evaluate(() => ({
+      ids: window.sigap.map.getStyle().layers.map((l) => l.id),
+      attribution: document.querySelector('.maplibregl-ctrl-attrib')?.textContent || '',
+    }));
+    assert.ok(got.ids.indexOf('basemap-batas') < got.ids.indexOf('kel-fill'), `${got.ids}`);
+    assert.ok(got.attribution.includes('Gaya uji') && got.attribution.includes(CREDIT), got.attribution);
+    assert.deepEqual(outside, [], 'no request leaves the machine');
+    assert.deepEqual(page.errors.filter((e) => !e.includes('401')), []);
+    await context.close();
+  });
+
   for (const [what, basemap] of [
     ['an unreachable raster tile server', 'http://127.0.0.1:9/{z}/{x}/{y}.png'],
     ['a missing PMTiles archive', 'pmtiles://not-there'],

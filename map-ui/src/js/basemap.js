@@ -1,5 +1,5 @@
 // The basemap under SIGAP's layers, as the server's /config.json names it (SIGAP_BASEMAP_*), or
-// ?basemap=… for a try-out (what SIGAP_BASEMAP_TILES takes): raster XYZ tiles, a PMTiles archive
+// ?basemap=… for a try-out (what SIGAP_BASEMAP_TILES takes, or a style URL): raster XYZ tiles, a PMTiles archive
 // read with the PMTiles protocol (its reader is loaded only then), or a MapLibre style. A basemap
 // that cannot load never stops the map: it is left out or stays empty, and one quiet line says so.
 import { t } from './i18n.js';
@@ -17,13 +17,14 @@ async function serverConfig() {
   }
 }
 
+// ?basemap=none | pmtiles://NAME | pmtiles://URL | a {z}/{x}/{y} raster template | a style URL.
 function fromQuery(q) {
   if (q === 'none') return null;
   if (q.startsWith('pmtiles://')) {
     const rest = q.slice('pmtiles://'.length);
     return { type: 'pmtiles', url: rest.includes('://') ? rest : `/basemap/${rest.replace(/\.pmtiles$/, '')}.pmtiles` };
   }
-  return { type: 'raster', tiles: q };
+  return q.includes('{z}') ? { type: 'raster', tiles: q } : { type: 'style', url: q };
 }
 
 function raster(tiles, attribution) {
@@ -54,12 +55,18 @@ function plainLayers(id) {
   return out;
 }
 
-async function pmtiles(maplibregl, url, attribution) {
-  const { PMTiles, Protocol } = await import('../vendor/pmtiles.mjs');
+/** Registers the pmtiles:// protocol once, loading the reader on first use. */
+async function pmtilesProtocol(maplibregl) {
+  const mod = await import('../vendor/pmtiles.mjs');
   if (!protocol) {
-    protocol = new Protocol();
+    protocol = new mod.Protocol();
     maplibregl.addProtocol('pmtiles', protocol.tile);
   }
+  return mod;
+}
+
+async function pmtiles(maplibregl, url, attribution) {
+  const { PMTiles } = await pmtilesProtocol(maplibregl);
   const archive = new PMTiles(url);
   protocol.add(archive);
   const h = await archive.getHeader();
@@ -80,7 +87,7 @@ function resolve(u, base) {
   return new URL(u, base).href.replace(/%7B/gi, '{').replace(/%7D/gi, '}');
 }
 
-async function style(url, attribution) {
+async function style(maplibregl, url, attribution) {
   const base = new URL(url, location.href).href;
   const res = await fetch(base);
   if (!res.ok) throw new Error(`basemap style: HTTP ${res.status}`);
@@ -93,6 +100,8 @@ async function style(url, attribution) {
     if (Array.isArray(copy.tiles)) copy.tiles = copy.tiles.map((u) => resolve(u, base));
     sources[name(id)] = copy;
   }
+  // A style of a self-hosted archive names it as pmtiles://https://…/basemap/NAME.pmtiles.
+  if (Object.values(sources).some((src) => [src.url, ...(src.tiles || [])].some((u) => String(u).startsWith('pmtiles://')))) await pmtilesProtocol(maplibregl);
   const layers = (s.layers || []).map((l) => (l.source ? { ...l, id: name(l.id), source: name(l.source) } : { ...l, id: name(l.id) }));
   const extra = {};
   if (s.glyphs) extra.glyphs = resolve(s.glyphs, base);
@@ -110,7 +119,7 @@ export async function loadBasemap(maplibregl) {
   try {
     if (b.type === 'raster') return raster(b.tiles, attribution);
     if (b.type === 'pmtiles') return await pmtiles(maplibregl, new URL(b.url, location.href).href, attribution);
-    if (b.type === 'style') return await style(b.url, attribution);
+    if (b.type === 'style') return await style(maplibregl, b.url, attribution);
   } catch (e) {
     console.warn('basemap could not be loaded:', e);
     return { ...NONE, failed: true };
