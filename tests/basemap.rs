@@ -68,7 +68,10 @@ async fn build_archive(app: &TestApp, dir: &Path) -> (Vec<u8>, usize) {
             }
         }
     }
-    assert!(!tiles.is_empty(), "the kelurahan layer has tiles over its bounds");
+    assert!(
+        !tiles.is_empty(),
+        "the kelurahan layer has tiles over its bounds"
+    );
     let path = dir.join("kelurahan.pmtiles");
     let file = std::fs::File::create(&path).expect("create archive");
     let mut writer = PmTilesWriter::new(TileType::Mvt)
@@ -147,7 +150,10 @@ async fn the_whole_archive_and_its_head() {
         "a strong ETag: {etag}"
     );
     assert!(!header(&res, "last-modified").is_empty());
-    assert_eq!(res.bytes().await.expect("body").as_ref(), f.bytes.as_slice());
+    assert_eq!(
+        res.bytes().await.expect("body").as_ref(),
+        f.bytes.as_slice()
+    );
 
     let head = f.app.http.head(f.url()).send().await.expect("head");
     assert_eq!(head.status(), 200);
@@ -214,16 +220,21 @@ async fn byte_ranges_answer_206_with_exactly_those_bytes() {
 async fn ranges_outside_the_archive_answer_416_and_odd_ones_the_whole_archive() {
     let f = fixture().await;
     let len = f.bytes.len();
-    for range in [format!("bytes={len}-"), format!("bytes={}-{}", len + 10, len + 20), "bytes=-0".into()] {
-        let res = f
-            .get(&[("Range", &range), ("Accept-Language", "en")])
-            .await;
+    for range in [
+        format!("bytes={len}-"),
+        format!("bytes={}-{}", len + 10, len + 20),
+        "bytes=-0".into(),
+    ] {
+        let res = f.get(&[("Range", &range), ("Accept-Language", "en")]).await;
         assert_eq!(res.status(), 416, "{range}");
         assert_eq!(header(&res, "content-range"), format!("bytes */{len}"));
         assert_eq!(header(&res, "content-type"), "application/problem+json");
         let body: Value = res.json().await.expect("problem");
         assert!(
-            body["detail"].as_str().expect("detail").contains(&len.to_string()),
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains(&len.to_string()),
             "{body}"
         );
     }
@@ -274,10 +285,12 @@ async fn validators_revalidate_and_guard_ranges() {
     assert_eq!(res.status(), 200);
     assert_ne!(header(&res, "etag"), etag);
     assert_eq!(res.bytes().await.expect("body").len(), bigger.len());
-    let res = f
-        .get(&[("Range", "bytes=0-9"), ("If-Range", &etag)])
-        .await;
-    assert_eq!(res.status(), 200, "a range of the old archive is not served");
+    let res = f.get(&[("Range", "bytes=0-9"), ("If-Range", &etag)]).await;
+    assert_eq!(
+        res.status(),
+        200,
+        "a range of the old archive is not served"
+    );
 }
 
 #[tokio::test]
@@ -325,7 +338,10 @@ async fn bad_and_unknown_names_are_refused() {
         .expect("request");
     let body: Value = res.json().await.expect("problem");
     assert!(
-        body["detail"].as_str().expect("detail").contains("SIGAP_BASEMAP_DIR"),
+        body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("SIGAP_BASEMAP_DIR"),
         "Indonesian by default, naming where archives go: {body}"
     );
 }
@@ -355,7 +371,10 @@ async fn without_a_basemap_dir_nothing_is_served() {
 async fn other_web_maps_may_read_the_archive() {
     let f = fixture().await;
     let res = f
-        .get(&[("Origin", "http://elsewhere.example"), ("Range", "bytes=0-9")])
+        .get(&[
+            ("Origin", "http://elsewhere.example"),
+            ("Range", "bytes=0-9"),
+        ])
         .await;
     assert_eq!(res.status(), 206);
     assert_eq!(header(&res, "access-control-allow-origin"), "*");

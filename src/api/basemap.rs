@@ -123,7 +123,10 @@ enum Wanted {
     /// No usable range: the whole archive.
     Whole,
     /// Bytes `start..=end`.
-    Part { start: u64, end: u64 },
+    Part {
+        start: u64,
+        end: u64,
+    },
     Unsatisfiable,
 }
 
@@ -290,7 +293,10 @@ async fn archive(
                 "range-not-satisfiable",
                 Msg::new(
                     format!("Rentang byte di luar arsip: arsip ini {} byte.", v.len),
-                    format!("The byte range lies outside the archive: it has {} bytes.", v.len),
+                    format!(
+                        "The byte range lies outside the archive: it has {} bytes.",
+                        v.len
+                    ),
                 ),
             )
             .into_response();
@@ -348,7 +354,15 @@ mod tests {
     #[test]
     fn names() {
         assert!(valid_name("bandung-2026_v2"));
-        for bad in ["", "..", "a/b", "a.b", "a b", "ä", &"x".repeat(NAME_MAX_LEN + 1)] {
+        for bad in [
+            "",
+            "..",
+            "a/b",
+            "a.b",
+            "a b",
+            "ä",
+            &"x".repeat(NAME_MAX_LEN + 1),
+        ] {
             assert!(!valid_name(bad), "{bad:?}");
         }
     }
