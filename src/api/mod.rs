@@ -2,6 +2,7 @@
 
 mod analysis;
 pub mod auth;
+mod basemap;
 mod budget;
 mod compression;
 mod feeds;
@@ -54,6 +55,7 @@ pub fn app(state: AppState) -> Router {
         .merge(analysis::router())
         .merge(budget::router())
         .merge(feeds::router())
+        .merge(basemap::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))

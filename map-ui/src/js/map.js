@@ -1,8 +1,10 @@
 // The map: one MapLibre instance, our vector tiles (/tiles/sigap) as the only required source,
-// an optional raster basemap from config.json or ?basemap=URL, and the always-visible legend.
+// a basemap under them (basemap.js: what the server's /config.json or ?basemap=… names), and the
+// always-visible legend.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import { t } from './i18n.js';
 import { STATUS_COLOURS, FACILITY_COLOURS, NO_DATA } from './scales.js';
+import { loadBasemap, watchBasemap } from './basemap.js';
 
 const BANDUNG = { center: [107.61, -6.91], zoom: 11.3 };
 
@@ -39,27 +41,13 @@ async function tileSource() {
   return { src, tj };
 }
 
-async function basemap() {
-  const q = new URLSearchParams(location.search).get('basemap');
-  let cfg = {};
-  try {
-    cfg = await fetch('config.json').then((r) => (r.ok ? r.json() : {}));
-  } catch {
-    cfg = {};
-  }
-  const url = q || cfg.basemap_tiles;
-  if (!url) return null;
-  return { type: 'raster', tiles: [url], tileSize: 256, attribution: cfg.basemap_attribution || '' };
-}
-
 export async function createMap(container) {
-  const [{ src, tj }, base] = await Promise.all([tileSource(), basemap()]);
+  const [{ src, tj }, base] = await Promise.all([tileSource(), loadBasemap(maplibregl)]);
   const sources = { sigap: src, pins: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } } };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#f2efe9' } }];
-  if (base) {
-    sources.basemap = base;
-    layers.push({ id: 'basemap', type: 'raster', source: 'basemap' });
-  }
+  // The basemap goes first: every SIGAP layer draws over it.
+  Object.assign(sources, base.sources);
+  layers.push(...base.layers);
   const S = { source: 'sigap' };
   layers.push(
     { id: 'kel-fill', type: 'fill', ...S, 'source-layer': 'kelurahan', paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
@@ -76,7 +64,7 @@ export async function createMap(container) {
   );
   const opts = {
     container,
-    style: { version: 8, sources, layers },
+    style: { version: 8, sources, layers, ...base.style },
     ...BANDUNG,
     attributionControl: false,
     cooperativeGestures: false,
@@ -91,10 +79,12 @@ export async function createMap(container) {
   let attribution = null;
   map.setNote = () => {
     if (attribution) map.removeControl(attribution);
-    attribution = new maplibregl.AttributionControl({ compact: false, customAttribution: t('map.approx_note') });
+    attribution = new maplibregl.AttributionControl({ compact: false, customAttribution: [...base.attribution, t('map.approx_note')] });
     map.addControl(attribution, 'bottom-right');
     map.getCanvas().setAttribute('aria-label', t('map.label'));
+    basemapNote.update();
   };
+  const basemapNote = watchBasemap(map, container.parentElement || container, base);
   map.setNote();
   let version = 0;
   map.sigapRefresh = () => {
