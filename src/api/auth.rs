@@ -666,8 +666,8 @@ async fn set_role(
         body.partner_code.as_deref(),
         &user.actor(),
     )
-        .await
-        .map_err(user_error)?;
+    .await
+    .map_err(user_error)?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(json!({"user": changed})))
 }

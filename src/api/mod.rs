@@ -12,6 +12,11 @@ mod ogc_openapi;
 mod open311;
 mod proposals;
 mod tiles;
+// Partners at the table (issue 15).
+mod coverage;
+mod fields;
+mod partners;
+mod progress;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
@@ -51,6 +56,9 @@ pub fn app(state: AppState) -> Router {
         .merge(open311::router())
         .merge(analysis::router())
         .merge(budget::router())
+        .merge(partners::router())
+        .merge(coverage::router())
+        .merge(progress::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -8,6 +8,7 @@ pub mod features;
 pub mod gap;
 pub mod import;
 pub mod migrate;
+pub mod partners;
 pub mod proposals;
 pub mod scale;
 pub mod tile_cache;

@@ -141,8 +141,10 @@ pub async fn create<C: GenericClient>(
         "user",
         &user.id.to_string(),
         None,
-        Some(json!({"username": user.username, "role": user.role, "area_code": user.area_code,
-                    "partner_code": user.partner_code})),
+        Some(
+            json!({"username": user.username, "role": user.role, "area_code": user.area_code,
+                    "partner_code": user.partner_code}),
+        ),
     )
     .await?;
     Ok(user)
