@@ -1314,3 +1314,85 @@ async fn command_line_adds_partner_staff() {
         .await;
     assert_eq!((s, error_field(&v)), (422, "partner_code"), "{v}");
 }
+
+#[tokio::test]
+async fn a_scoped_planner_reviews_only_inside_its_area() {
+    let w = World::new().await;
+    let client = w.app.pool.get().await.expect("client");
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO app_user (username, password_hash, role, area_code)
+             VALUES ('perencana-timur', $1, 'planner', '32.73.02') RETURNING id",
+            &[&password_hash()],
+        )
+        .await
+        .expect("user")
+        .get(0);
+    client
+        .execute(
+            "INSERT INTO api_token (user_id, name, token_hash)
+             VALUES ($1, 'test', sha256(convert_to('tok-timur', 'UTF8')))",
+            &[&id],
+        )
+        .await
+        .expect("token");
+    let east_planner = Some("tok-timur");
+    w.program(MITRA_A, "dua-sisi", "mitra-a", "ukm").await;
+    w.coverage(MITRA_A, "sisi-barat", "dua-sisi", WEST).await;
+    w.coverage(MITRA_A, "sisi-timur", "dua-sisi", EAST).await;
+    let (s, v) = w
+        .call(
+            Method::POST,
+            "/api/programs/dua-sisi/approve",
+            east_planner,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["approved"]["coverage"], json!(["sisi-timur"]));
+    let (_, west) = w.get("/api/coverage/sisi-barat", PLANNER).await;
+    assert_eq!(west["properties"]["approved"], false);
+    for (method, path, body) in [
+        (Method::POST, "/api/coverage/sisi-barat/approve", None),
+        (
+            Method::PATCH,
+            "/api/coverage/sisi-barat",
+            Some(json!({"note": "di luar"})),
+        ),
+    ] {
+        let (s, v) = w.call(method, path, east_planner, body).await;
+        assert_eq!(s, 403, "{path}: {v}");
+    }
+    let (s, _) = w
+        .post(
+            "/api/coverage",
+            east_planner,
+            json!({"code": "barat-lagi", "program_code": "dua-sisi", "geometry": square(WEST.0, WEST.1, 0.01)}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let report = |k: &str| {
+        json!({"program_code": "dua-sisi", "kelurahan_code": k, "period": "month",
+               "period_start": "2025-02-01", "participants": 5})
+    };
+    assert_eq!(w.report(east_planner, report("32.73.01.1001")).await.0, 403);
+    assert_eq!(w.report(east_planner, report("32.73.02.1001")).await.0, 201);
+    // The unscoped planner approves the rest.
+    let (s, _) = w
+        .call(
+            Method::POST,
+            "/api/coverage/sisi-barat/approve",
+            PLANNER,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        scalar(
+            &w.app,
+            "SELECT count(*) FROM coverage WHERE approved_at IS NULL"
+        )
+        .await,
+        0
+    );
+}
