@@ -331,7 +331,10 @@ async fn a_partner_never_reads_pending_nor_writes_another_partners_data() {
             json!({"name": "Diambil alih"}),
         )
         .await;
-    assert_eq!(s, 403);
+    assert_eq!(
+        s, 404,
+        "an untrusted partner is invisible to other partners"
+    );
     let (s, _) = w
         .patch(
             "/api/partners/mitra-a",
@@ -390,6 +393,14 @@ async fn a_partner_never_reads_pending_nor_writes_another_partners_data() {
     }
     let (_, public_partner) = w.get("/api/partners/mitra-a", ANON).await;
     assert_eq!(public_partner["trusted"], true);
+    let (s, _) = w
+        .patch(
+            "/api/partners/mitra-a",
+            MITRA_B,
+            json!({"name": "Diambil alih"}),
+        )
+        .await;
+    assert_eq!(s, 403);
     assert!(
         public_partner.get("contact_phone").is_none(),
         "contacts are private: {public_partner}"

@@ -18,7 +18,8 @@ use super::partners::{
     viewer, writable_program, write_error, WRITERS,
 };
 use crate::error::{ApiError, ApiResult, Msg};
-use crate::store::partners::{self as store, CoverageHead, CoverageInput, Place};
+use crate::store::partner_coverage::{self as store, CoverageHead, CoverageInput, Place};
+use crate::store::partners::partner_trusted;
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -207,7 +208,7 @@ async fn create(
         // Re-read under the transaction: the program and its partner decide the review state.
         let program =
             writable_program(&tx, &user, &input.program_code, Some("program_code")).await?;
-        let trusted = store::partner_trusted(&tx, &program.partner_code)
+        let trusted = partner_trusted(&tx, &program.partner_code)
             .await?
             .unwrap_or(false);
         let (approved, approver) = publish_now(&user, trusted);

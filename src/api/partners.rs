@@ -258,13 +258,14 @@ async fn update_partner(
     in_tx!(&state, |tx| {
         let before = match store::partner_fields(&tx, &code).await? {
             Some(b) if is_reviewer(&user) || user.user.partner_code.as_deref() == Some(&code) => b,
-            Some(_) => {
+            // Another partner: 403 when it is public, 404 while it is not (untrusted).
+            Some(_) if store::partner_trusted(&tx, &code).await? == Some(true) => {
                 return Err(ApiError::forbidden(Msg::new(
                     "Akun mitra hanya dapat mengubah data mitranya sendiri.",
                     "A partner account may change only its own partner's data.",
                 )))
             }
-            None => return Err(not_found("Mitra", "partner")),
+            _ => return Err(not_found("Mitra", "partner")),
         };
         let input = partner_input(&Fields::merged(before.clone(), patch))?;
         store::update_partner(&tx, &input, before, &user.actor())

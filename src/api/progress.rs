@@ -22,7 +22,8 @@ use super::partners::{
 };
 use crate::domain::{AreaCode, AreaLevel};
 use crate::error::{ApiError, ApiResult};
-use crate::store::partners::{self as store, Counts, ProgramFilter, ProgressFilter, ProgressInput};
+use crate::store::partners::{self as partners_store, ProgramFilter};
+use crate::store::progress::{self as store, Counts, ProgressFilter, ProgressInput};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -245,7 +246,7 @@ async fn update(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let head = store::program_head(&tx, &program_code).await?;
+        let head = partners_store::program_head(&tx, &program_code).await?;
         if !head.is_some_and(|h| may_see(Some(&user), &partner, h.approved)) {
             return Err(not_found("Laporan", "progress report"));
         }
@@ -270,7 +271,7 @@ async fn program_reach(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let client = super::conn(&state).await?;
-    let visible = store::program_head(&client, &code)
+    let visible = partners_store::program_head(&client, &code)
         .await?
         .is_some_and(|h| may_see(user.as_ref(), &h.partner_code, h.approved));
     if !visible {
@@ -305,14 +306,17 @@ async fn partner_reach(
 ) -> ApiResult<Json<Value>> {
     let client = super::conn(&state).await?;
     let v = viewer(user.as_ref());
-    if store::partners(&client, Some(&code), &v).await?.is_empty() {
+    if partners_store::partners(&client, Some(&code), &v)
+        .await?
+        .is_empty()
+    {
         return Err(not_found("Mitra", "partner"));
     }
     let filter = ProgramFilter {
         partner_code: Some(code.clone()),
         ..ProgramFilter::default()
     };
-    let codes: Vec<String> = store::programs(&client, &filter, &v)
+    let codes: Vec<String> = partners_store::programs(&client, &filter, &v)
         .await?
         .iter()
         .filter_map(|p| p["code"].as_str().map(str::to_owned))
