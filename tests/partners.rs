@@ -391,6 +391,24 @@ async fn a_partner_never_reads_pending_nor_writes_another_partners_data() {
             assert_eq!(w.get(path, who).await.0, 200, "GET {path} as {who:?}");
         }
     }
+    // Free-text notes stay with the partner and reviewers.
+    let (s, _) = w
+        .patch(&report, MITRA_A, json!({"note": "Kelompok ibu-ibu RW 03"}))
+        .await;
+    assert_eq!(s, 200);
+    for (who, visible) in [
+        (ANON, false),
+        (MITRA_B, false),
+        (MITRA_A, true),
+        (PLANNER, true),
+    ] {
+        let (_, r) = w.get(&report, who).await;
+        assert_eq!(
+            r["note"].is_string(),
+            visible,
+            "report note as {who:?}: {r}"
+        );
+    }
     let (_, public_partner) = w.get("/api/partners/mitra-a", ANON).await;
     assert_eq!(public_partner["trusted"], true);
     let (s, _) = w

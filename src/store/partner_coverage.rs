@@ -93,7 +93,9 @@ const COVERAGE_FEATURE: &str = "json_build_object(
     'geometry', ST_AsGeoJSON(c.geom, 7)::json,
     'properties', json_build_object(
         'code', c.code, 'program_code', c.program_code, 'partner_code', p.partner_code,
-        'valid_from', c.valid_from, 'valid_to', c.valid_to, 'note', c.note,
+        'valid_from', c.valid_from, 'valid_to', c.valid_to,
+        -- Free text may name people: only reviewers ($1) and the partner's staff ($2) read it.
+        'note', CASE WHEN $1::bool OR p.partner_code = $2::text THEN c.note END,
         'site', ST_AsGeoJSON(c.site, 7)::json, 'radius_m', c.radius_m,
         'area_km2', round((ST_Area(c.geom::geography) / 1e6)::numeric, 4),
         'approved', c.approved_at IS NOT NULL, 'approved_at', c.approved_at))";

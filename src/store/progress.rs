@@ -40,7 +40,9 @@ const PROGRESS_JSON: &str = "json_build_object(
     'period', r.period_kind, 'period_start', r.period_start, 'period_end', r.period_end,
     'participants', r.participants, 'participants_women', r.participants_women,
     'ukm_assisted', r.ukm_assisted, 'ukm_women_led', r.ukm_women_led,
-    'mentoring_sessions', r.mentoring_sessions, 'note', r.note,
+    'mentoring_sessions', r.mentoring_sessions,
+    -- Free text may name people: only reviewers ($1) and the partner's staff ($2) read it.
+    'note', CASE WHEN $1::bool OR p.partner_code = $2::text THEN r.note END,
     'program_approved', p.approved_at IS NOT NULL, 'updated_at', r.updated_at)";
 
 /// Filters of the progress list.
