@@ -1090,6 +1090,27 @@ async fn reach_sums_reports_against_the_plan() {
     assert_eq!(w.get("/api/programs/pb/reach", MITRA_A).await.0, 404);
     assert_eq!(w.get("/api/partners/mitra-b/reach", MITRA_A).await.0, 404);
     assert_eq!(w.get("/api/partners/mitra-b/reach", MITRA_B).await.0, 200);
+    // The kelurahan panel: programs that reported there, their sums there and their overall reach.
+    let (s, panel) = w.get("/api/reach?area=32.73.02.1001", ANON).await;
+    assert_eq!(s, 200, "{panel}");
+    let progs = panel["programs"].as_array().unwrap();
+    assert_eq!(
+        codes(
+            &json!({"p": progs.iter().map(|p| json!({"code": p["program_code"]})).collect::<Vec<_>>()}),
+            "p"
+        ),
+        ["p1", "p3"]
+    );
+    assert_eq!(
+        progs[0]["in_area"]["participants"],
+        sum(
+            &|p, k| p == "p1" && k == "32.73.02.1001",
+            &|n, _, _, _, _| n
+        )
+    );
+    assert_eq!(progs[0]["participants"], p1);
+    let (s, v) = w.get("/api/reach?area=bandung", ANON).await;
+    assert_eq!((s, error_field(&v)), (422, "area"), "{v}");
     // By kelurahan, for the map panel.
     let (_, list) = w.get("/api/progress?area=32.73.02.1001", ANON).await;
     assert_eq!(list["reports"].as_array().unwrap().len(), 2);

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/progress/{id}", get(show).patch(update))
         .route("/api/programs/{code}/reach", get(program_reach))
         .route("/api/partners/{code}/reach", get(partner_reach))
+        .route("/api/reach", get(area_reach))
         .route("/api/followup", get(followup))
 }
 
@@ -364,6 +365,44 @@ async fn partner_reach(
         body[k] = json!(n);
     }
     Ok(Json(body))
+}
+
+#[derive(Deserialize)]
+struct AreaQuery {
+    area: Option<String>,
+}
+
+/// For a kelurahan (or kecamatan) panel: each program that reported there, with its sums inside
+/// the area (`in_area`) beside its overall reach against plan.
+async fn area_reach(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+    Query(q): Query<AreaQuery>,
+) -> ApiResult<Json<Value>> {
+    let area = area_code("area", q.area.as_deref().unwrap_or_default(), None)?;
+    let client = super::conn(&state).await?;
+    let codes = store::programs_reporting_in(&client, &area, &viewer(user.as_ref())).await?;
+    let mut programs = store::reach(&client, &codes).await?;
+    for p in &mut programs {
+        let inside: Vec<Value> = p["kelurahan"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| {
+                k["kelurahan_code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with(&area))
+            })
+            .cloned()
+            .collect();
+        let mut sums = json!({});
+        for k in SUMMED {
+            sums[*k] = json!(inside.iter().map(|v| as_i64(v, k)).sum::<i64>());
+        }
+        sums["kelurahan"] = Value::Array(inside);
+        p["in_area"] = sums;
+    }
+    Ok(Json(json!({"area_code": area, "programs": programs})))
 }
 
 // ---------------------------------------------------------------------------------------------

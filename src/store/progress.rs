@@ -230,3 +230,24 @@ pub async fn followup<C: GenericClient>(
         .context("listing programs without follow-up")?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
+
+/// Codes of the programs the viewer may see that reported in `area` (a kecamatan or kelurahan
+/// code; prefix match on the kelurahan).
+pub async fn programs_reporting_in<C: GenericClient>(
+    client: &C,
+    area: &str,
+    viewer: &Viewer,
+) -> Result<Vec<String>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT DISTINCT r.program_code FROM progress_report r
+             JOIN program p ON p.code = r.program_code
+             WHERE r.kelurahan_code LIKE $1 || '%'
+               AND (p.approved_at IS NOT NULL OR $2::bool OR p.partner_code = $3::text)
+             ORDER BY 1",
+            &[&area, &viewer.reviewer, &viewer.partner],
+        )
+        .await
+        .context("listing programs that reported in an area")?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
