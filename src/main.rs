@@ -225,12 +225,15 @@ enum UserCommand {
     /// Create an account. Prints a one-time password, or with --password-stdin reads the
     /// password from the first line of standard input.
     Add {
-        /// resident, moderator, planner, official or admin.
+        /// resident, moderator, planner, official, admin or mitra (partner staff).
         #[arg(long)]
         role: String,
         /// Limit a moderator, planner or official to this kecamatan or kelurahan code.
         #[arg(long)]
         area: Option<String>,
+        /// The partner (code) a mitra account works for; required with --role mitra.
+        #[arg(long)]
+        partner: Option<String>,
         /// Display name (defaults to none).
         #[arg(long)]
         display_name: Option<String>,
@@ -367,6 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 UserCommand::Add {
                     role,
                     area,
+                    partner,
                     display_name,
                     password_stdin,
                     name,
@@ -386,6 +390,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &name,
                 &role,
                 area.as_deref(),
+                partner.as_deref(),
                 display_name,
                 password,
             )
@@ -401,6 +406,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .as_deref()
                     .map(|a| format!(", area {a}"))
                     .unwrap_or_default()
+                    + &added
+                        .user
+                        .partner_code
+                        .as_deref()
+                        .map(|p| format!(", partner {p}"))
+                        .unwrap_or_default()
             );
             if let Some(pw) = added.generated_password {
                 println!("one-time password: {pw}");

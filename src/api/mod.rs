@@ -15,6 +15,11 @@ mod ogc_openapi;
 mod open311;
 mod proposals;
 mod tiles;
+// Partners at the table (issue 15).
+mod coverage;
+mod fields;
+mod partners;
+mod progress;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
@@ -56,6 +61,9 @@ pub fn app(state: AppState) -> Router {
         .merge(budget::router())
         .merge(feeds::router())
         .merge(basemap::router())
+        .merge(partners::router())
+        .merge(coverage::router())
+        .merge(progress::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(DefaultBodyLimit::max(body_limit))
