@@ -74,6 +74,12 @@ pub struct ServeConfig {
     #[arg(long, env = "SIGAP_TILE_CACHE_MB", default_value_t = 128)]
     pub tile_cache_mb: u64,
 
+    /// Household counts below this, in hexagon cells (areas smaller than a kelurahan), are
+    /// withheld from public layers, tiles and exports, with everything computed from them
+    /// (docs/privacy.md); 0 turns it off. Staff read exact figures through the API.
+    #[arg(long, env = "SIGAP_SUPPRESS_BELOW", default_value_t = 10)]
+    pub suppress_below: u32,
+
     /// Keep the public gap analysis live: recompute it when its inputs change (and when the date
     /// does). One process of a fleet does it, chosen by an advisory lock.
     #[arg(long, env = "SIGAP_LIVE_GAP", default_value_t = true, action = clap::ArgAction::Set)]
@@ -145,6 +151,7 @@ impl Default for ServeConfig {
             static_dir: PathBuf::from("map-ui/dist"),
             body_limit_bytes: 6 * 1024 * 1024,
             tile_cache_mb: 128,
+            suppress_below: 10,
             live_gap: true,
             live_gap_debounce_ms: 300,
             anon_posts_per_minute: 10,

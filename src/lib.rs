@@ -46,7 +46,9 @@ impl AppState {
     /// Builds the state and starts the tile change listener on a connection of its own (so
     /// `sigap serve` and the tests both run it). Must be called inside a Tokio runtime.
     pub fn new(pool: Pool, db: &config::DbConfig, config: config::ServeConfig) -> Self {
-        let catalog = Arc::new(store::collections::Catalog::default());
+        let catalog = Arc::new(store::collections::Catalog::new(
+            store::collections::builtin(config.suppress_below),
+        ));
         let tiles = Arc::new(store::tile_cache::TileCache::new(
             config.tile_cache_mb,
             catalog.clone(),

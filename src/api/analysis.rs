@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/analysis/gap/latest", get(latest_run))
         .route("/api/analysis/gap/compare", get(compare_runs))
         .route("/api/analysis/gap/{id}", get(get_run))
+        .route("/api/analysis/gap/{id}/cells", get(exact_cells))
 }
 
 /// The body of `POST /api/analysis/gap`; every field is optional.
@@ -210,4 +211,25 @@ async fn compare_runs(
     }
     let changes = gap_store::compare(&state.pool, q.a, q.b, min_delta).await?;
     Ok(Json(json!({ "a": q.a, "b": q.b, "changes": changes })))
+}
+
+/// `GET /api/analysis/gap/{id}/cells`: a run's cells with exact household figures, for planners,
+/// officials and admins (the public gap_cells layer withholds small counts).
+async fn exact_cells(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    auth.require_role(&[Role::Planner, Role::Official, Role::Admin])?;
+    let id: i64 = id.parse().map_err(|_| run_not_found())?;
+    let body = gap_store::cells_geojson(&state.pool, id)
+        .await?
+        .ok_or_else(run_not_found)?;
+    let mut res = body.into_response();
+    res.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/geo+json"),
+    );
+    Ok(res)
 }

@@ -579,6 +579,7 @@ async fn items(
                 matched,
                 &json_href,
                 attribution.as_deref(),
+                state.config.suppress_below,
             ))
             .into_response());
         }
@@ -726,6 +727,7 @@ async fn item(
                 1,
                 &format!("{href}?f=json"),
                 crate::store::sources::joined(&sources).as_deref(),
+                state.config.suppress_below,
             ))
             .into_response()
         }

@@ -96,6 +96,7 @@ pub fn items(
     matched: i64,
     json_href: &str,
     attribution: Option<&str>,
+    suppress_below: u32,
 ) -> String {
     let mut body = format!(
         "<p>{n} / {matched} · <a href=\"{j}\">GeoJSON</a>{a}</p><table><tr><th>id</th>",
@@ -111,11 +112,17 @@ pub fn items(
     body.push_str("</tr>");
     for f in features {
         body.push_str(&format!("<tr><td>{}</td>", esc(&plain(&f["id"]))));
+        // A withheld small count reads "< N" for people (docs/privacy.md).
+        let suppressed = f["properties"]["households_suppressed"] == Value::Bool(true);
         for p in c.properties {
-            body.push_str(&format!(
-                "<td>{}</td>",
-                esc(&plain(&f["properties"][p.name]))
-            ));
+            let v = &f["properties"][p.name];
+            let count = matches!(p.name, "low_income_households" | "low_income_uncovered");
+            let shown = if suppressed && v.is_null() && count {
+                format!("< {suppress_below}")
+            } else {
+                plain(v)
+            };
+            body.push_str(&format!("<td>{}</td>", esc(&shown)));
         }
         body.push_str("</tr>");
     }

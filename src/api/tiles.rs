@@ -182,6 +182,7 @@ fn fields(c: &Collection) -> Value {
         .map(|p| {
             let ty = match p.ty.json_type() {
                 "integer" | "number" => "Number",
+                "boolean" => "Boolean",
                 _ => "String",
             };
             (p.name.to_owned(), Value::from(ty))

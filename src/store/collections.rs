@@ -15,6 +15,7 @@ pub enum PropType {
     Float,
     Date,
     Timestamp,
+    Bool,
 }
 
 impl PropType {
@@ -24,6 +25,7 @@ impl PropType {
             PropType::Text | PropType::Date | PropType::Timestamp => "string",
             PropType::Int => "integer",
             PropType::Float => "number",
+            PropType::Bool => "boolean",
         }
     }
 }
@@ -222,6 +224,7 @@ const GAP_CELL_PROPS: &[Property] = &[
     prop("gap_score", Float),
     prop("rank", Int),
     prop("class", Int),
+    prop("households_suppressed", Bool),
 ];
 
 const BUDGET_FUNDED_PROPS: &[Property] = &[
@@ -281,8 +284,12 @@ const PROPOSAL_FILTERS: &[Filter] = &[
     filter("kecamatan_code", FilterKind::AreaCode),
 ];
 
-/// The collections of this build, in the order the landing page lists them.
-pub fn builtin() -> Vec<Collection> {
+/// The threshold of small-number suppression when none is configured (SIGAP_SUPPRESS_BELOW).
+pub const DEFAULT_SUPPRESS_BELOW: u32 = 10;
+
+/// The collections of this build, in the order the landing page lists them. Household counts
+/// below `suppress_below` in areas smaller than a kelurahan are withheld (docs/privacy.md).
+pub fn builtin(suppress_below: u32) -> Vec<Collection> {
     let public_statuses = ProposalStatus::PUBLIC
         .iter()
         .map(|s| literal(s))
@@ -378,7 +385,9 @@ pub fn builtin() -> Vec<Collection> {
             id: "gap_cells",
             title: "Kesenjangan per sel heksagon / Gap per hexagon cell",
             description: "Sel heksagon analisis kesenjangan terbaru: kantong kemiskinan di dalam kelurahan / Hexagon cells of the latest default gap analysis: pockets inside kelurahan",
-            source_sql: include_str!("../../sql/queries/collection_gap_cells.sql").to_owned(),
+            // A whole number from the configuration, not input: safe to write into the SQL.
+            source_sql: include_str!("../../sql/queries/collection_gap_cells.sql")
+                .replace("$SUPPRESS_BELOW", &suppress_below.to_string()),
             id_column: "id",
             id_is_integer: false,
             geom_column: "geom",
@@ -450,6 +459,6 @@ impl Catalog {
 
 impl Default for Catalog {
     fn default() -> Self {
-        Self::new(builtin())
+        Self::new(builtin(DEFAULT_SUPPRESS_BELOW))
     }
 }

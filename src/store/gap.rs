@@ -582,6 +582,26 @@ pub async fn prune_superseded_live_runs(pool: &Pool, kept: i64) -> Result<(), St
     Ok(())
 }
 
+/// Every hexagon cell of a run with its exact figures, as a GeoJSON FeatureCollection (PostGIS
+/// writes it). For staff only: public layers withhold small counts (docs/privacy.md).
+pub async fn cells_geojson(pool: &Pool, run_id: i64) -> Result<Option<String>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM gap_run WHERE id = $1) THEN
+                 json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+                     json_build_object('type', 'Feature', 'id', c.cell_i || '_' || c.cell_j,
+                         'geometry', ST_AsGeoJSON(c.geom)::json,
+                         'properties', to_jsonb(c) - 'geom' - 'run_id')
+                     ORDER BY c.cell_i, c.cell_j), '[]'::json))::text END
+             FROM gap_cell c WHERE c.run_id = $1",
+            &[&run_id],
+        )
+        .await
+        .context("reading a run's cells")?;
+    Ok(row.get(0))
+}
+
 /// A kelurahan whose coverage differs between two runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
