@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         client
             .execute(
-                "UPDATE coverage SET valid_to = valid_to + CASE WHEN $1 % 2 = 0 THEN 1 ELSE -1 END
+                "UPDATE coverage SET valid_to = valid_to + CASE WHEN $1::int8 % 2 = 0 THEN 1 ELSE -1 END
                  WHERE id = (SELECT min(id) FROM coverage WHERE rule_code IS NULL)",
                 &[&(i as i64)],
             )
