@@ -18,15 +18,7 @@ async fn facilities_are_served_with_their_attribution_everywhere() {
     assert_eq!(total, 765);
 
     // OGC collection metadata: attribution and a licence link.
-    let doc: Value = app
-        .http
-        .get(app.url("/ogc/collections/facilities"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/ogc/collections/facilities").await;
     assert_eq!(doc["attribution"], OSM);
     assert!(doc["links"]
         .as_array()
@@ -34,15 +26,7 @@ async fn facilities_are_served_with_their_attribution_everywhere() {
         .iter()
         .any(|l| l["rel"] == "license" && l["href"] == "https://www.openstreetmap.org/copyright"));
     // The boundaries carry theirs (MIT) and not OSM's.
-    let kel: Value = app
-        .http
-        .get(app.url("/ogc/collections/kelurahan"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let kel: Value = app.get_json("/ogc/collections/kelurahan").await;
     let kel_attr = kel["attribution"].as_str().unwrap();
     assert!(kel_attr.contains("wilayah_boundaries") && kel_attr.contains("(MIT)"));
     assert!(!kel_attr.contains("OpenStreetMap"));
@@ -58,14 +42,8 @@ async fn facilities_are_served_with_their_attribution_everywhere() {
 
     // Filtered items match the database.
     let items: Value = app
-        .http
-        .get(app.url("/ogc/collections/facilities/items?category=puskesmas&limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/ogc/collections/facilities/items?category=puskesmas&limit=100")
+        .await;
     let puskesmas = count(
         &app.pool,
         "SELECT count(*) FROM facility WHERE category = 'puskesmas'",
@@ -82,25 +60,9 @@ async fn facilities_are_served_with_their_attribution_everywhere() {
     assert_eq!(res.status(), 400);
 
     // TileJSON (what the map's attribution control shows) and a decoded tile.
-    let tj: Value = app
-        .http
-        .get(app.url("/tiles/facilities.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tj: Value = app.get_json("/tiles/facilities.json").await;
     assert_eq!(tj["attribution"], OSM);
-    let combined: Value = app
-        .http
-        .get(app.url("/tiles/sigap.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let combined: Value = app.get_json("/tiles/sigap.json").await;
     let attr = combined["attribution"].as_str().unwrap();
     assert!(attr.contains(OSM) && attr.contains("(MIT)"), "{attr}");
     let row = app
@@ -116,54 +78,30 @@ async fn facilities_are_served_with_their_attribution_everywhere() {
         .unwrap();
     let t = tile_of(row.get(0), row.get(1), 15);
     let bytes = app
-        .http
-        .get(app.url(&format!("/tiles/facilities/{}/{}/{}.mvt", t.0, t.1, t.2)))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+        .get_bytes(&format!("/tiles/facilities/{}/{}/{}.mvt", t.0, t.1, t.2))
+        .await;
     let info = ogrinfo_tile(&bytes, t).await;
     assert!(feature_count(&info, "facilities") >= 1, "{info}");
 
     // Exports: CSV column, GeoPackage layer description, ATTRIBUTION.txt in the Shapefile zip.
     let csv = app
-        .http
-        .get(app.url("/ogc/collections/facilities/items?f=csv&limit=3"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text("/ogc/collections/facilities/items?f=csv&limit=3")
+        .await;
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().ends_with(",attribution,wkt,lon,lat"));
     assert!(lines.all(|l| l.contains(OSM)));
     let dir = tempfile::tempdir().unwrap();
     let gpkg = dir.path().join("f.gpkg");
     let bytes = app
-        .http
-        .get(app.url("/ogc/collections/facilities/items?f=gpkg&limit=3"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+        .get_bytes("/ogc/collections/facilities/items?f=gpkg&limit=3")
+        .await;
     std::fs::write(&gpkg, &bytes).unwrap();
     let out = gdal_tool("ogrinfo", &["-so", gpkg.to_str().unwrap(), "facilities"]).await;
     assert!(String::from_utf8_lossy(&out.stdout)
         .contains(&format!("DESCRIPTION=Sumber / Source: {OSM}")));
     let zip = app
-        .http
-        .get(app.url("/ogc/collections/facilities/items?f=shp&limit=3"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+        .get_bytes("/ogc/collections/facilities/items?f=shp&limit=3")
+        .await;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(&mut archive.by_name("ATTRIBUTION.txt").unwrap(), &mut text)
@@ -171,14 +109,8 @@ async fn facilities_are_served_with_their_attribution_everywhere() {
     assert!(text.contains(OSM) && text.contains("openstreetmap.org/copyright"));
     // HTML items show it too.
     let html = app
-        .http
-        .get(app.url("/ogc/collections/facilities/items?f=html&limit=2"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text("/ogc/collections/facilities/items?f=html&limit=2")
+        .await;
     assert!(html.contains("OpenStreetMap contributors"));
 }
 

@@ -11,7 +11,7 @@ use sigap::analysis::gap::GapParams;
 use sigap::analysis::run;
 use sigap::store::gap as gap_store;
 
-use common::mvt::tile_of;
+use common::mvt::{ogrinfo_tile_features, tile_of};
 use common::{count, serve_with, TestApp, TestDb};
 
 async fn live_app() -> TestApp {
@@ -208,16 +208,7 @@ async fn gap_tile(app: &TestApp, t: (u32, u32, u32)) -> (String, Vec<i64>) {
         .unwrap();
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let bytes = res.bytes().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("{}/{}/{}.pbf", t.0, t.1, t.2));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, &bytes).unwrap();
-    let out = common::gdal_tool(
-        "ogrinfo",
-        &["-ro", "-al", "-oo", "CLIP=NO", path.to_str().unwrap()],
-    )
-    .await;
-    (etag, run_ids(&String::from_utf8_lossy(&out.stdout)))
+    (etag, run_ids(&ogrinfo_tile_features(&bytes, t).await))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -260,15 +251,7 @@ async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
     .await
     .unwrap()
     .id;
-    let latest: serde_json::Value = app
-        .http
-        .get(app.url("/api/analysis/gap/latest"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let latest: serde_json::Value = app.get_json("/api/analysis/gap/latest").await;
     assert_eq!(latest["id"], second);
     assert_eq!(latest["live"], true);
     assert!(latest["changes_through"].as_i64().unwrap() > 0);

@@ -10,7 +10,7 @@ use sigap::analysis::gap::GapParams;
 use sigap::analysis::run;
 use sigap::store::gap as gap_store;
 
-use common::mvt::tile_of;
+use common::mvt::{ogrinfo_tile_features, tile_of};
 use common::{gdal_tool, serve_with, TestApp, TestDb};
 
 /// The Bandung sample with today's default (live) gap run, served with `threshold`.
@@ -63,14 +63,8 @@ async fn small_cell_counts_never_leave_on_public_paths() {
 
     // OGC items (GeoJSON): withheld cells carry the flag and no count or derived figure.
     let items: Value = app
-        .http
-        .get(app.url("/ogc/collections/gap_cells/items?limit=10000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/ogc/collections/gap_cells/items?limit=10000")
+        .await;
     let features = items["features"].as_array().unwrap();
     assert_eq!(features.len(), exact.len());
     for f in features {
@@ -95,26 +89,14 @@ async fn small_cell_counts_never_leave_on_public_paths() {
 
     // HTML shows "< 10" where JSON has null.
     let html = app
-        .http
-        .get(app.url("/ogc/collections/gap_cells/items?limit=10000&f=html"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text("/ogc/collections/gap_cells/items?limit=10000&f=html")
+        .await;
     assert!(html.contains("&lt; 10"));
 
     // CSV: the flag column; no small numbers in the count columns.
     let csv = app
-        .http
-        .get(app.url("/ogc/collections/gap_cells/items?limit=10000&f=csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text("/ogc/collections/gap_cells/items?limit=10000&f=csv")
+        .await;
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
@@ -191,24 +173,9 @@ async fn small_cell_counts_never_leave_on_public_paths() {
     };
     let t = tile_of(lon, lat, 14);
     let bytes = app
-        .http
-        .get(app.url(&format!("/tiles/gap_cells/{}/{}/{}.mvt", t.0, t.1, t.2)))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let tdir = tempfile::tempdir().unwrap();
-    let path = tdir.path().join(format!("{}/{}/{}.pbf", t.0, t.1, t.2));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, &bytes).unwrap();
-    let out = gdal_tool(
-        "ogrinfo",
-        &["-ro", "-al", "-oo", "CLIP=NO", path.to_str().unwrap()],
-    )
-    .await;
-    let info = String::from_utf8_lossy(&out.stdout);
+        .get_bytes(&format!("/tiles/gap_cells/{}/{}/{}.mvt", t.0, t.1, t.2))
+        .await;
+    let info = ogrinfo_tile_features(&bytes, t).await;
     assert!(info.contains("households_suppressed"), "{info}");
     for line in info.lines() {
         let line = line.trim();
@@ -270,14 +237,8 @@ async fn the_threshold_is_configurable() {
     let (app, run) = app_with(0).await;
     let exact = exact(&app, run).await;
     let items: Value = app
-        .http
-        .get(app.url("/ogc/collections/gap_cells/items?limit=10000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/ogc/collections/gap_cells/items?limit=10000")
+        .await;
     let features = items["features"].as_array().unwrap();
     assert!(features
         .iter()
@@ -289,14 +250,8 @@ async fn the_threshold_is_configurable() {
     let (strict, run50) = app_with(50).await;
     let exact50 = self::exact(&strict, run50).await;
     let items: Value = strict
-        .http
-        .get(strict.url("/ogc/collections/gap_cells/items?limit=10000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/ogc/collections/gap_cells/items?limit=10000")
+        .await;
     let flagged = items["features"]
         .as_array()
         .unwrap()

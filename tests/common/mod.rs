@@ -262,6 +262,43 @@ impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
+
+    /// GETs `path` anonymously and reads the body as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
+    /// GETs `path` anonymously and reads the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("a text body")
+    }
+
+    /// GETs `path` anonymously and reads the body as bytes.
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+            .bytes()
+            .await
+            .expect("a body")
+            .to_vec()
+    }
 }
 
 pub async fn spawn_app(with_sample: bool) -> TestApp {

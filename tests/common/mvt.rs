@@ -13,6 +13,21 @@ pub fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32, u32) {
     (z, x, y)
 }
 
+/// Decodes a tile with `ogrinfo -al`: every feature with its fields (`name (Type) = value`).
+pub async fn ogrinfo_tile_features(bytes: &[u8], (z, x, y): (u32, u32, u32)) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(format!("{z}/{x}/{y}.pbf"));
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, bytes).expect("write tile");
+    let out = gdal_tool(
+        "ogrinfo",
+        &["-ro", "-al", "-oo", "CLIP=NO", path.to_str().expect("path")],
+    )
+    .await;
+    assert!(out.status.success(), "ogrinfo MVT failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Decodes a tile with `ogrinfo` (the file sits at z/x/y.pbf so GDAL georeferences it) and
 /// returns its output for all layers.
 pub async fn ogrinfo_tile(bytes: &[u8], (z, x, y): (u32, u32, u32)) -> String {
