@@ -59,6 +59,9 @@ enum Command {
         /// Load the good features even when some are rejected.
         #[arg(long)]
         skip_invalid: bool,
+        /// Most vertices one feature may have (default 1,000,000); larger ones are rejected.
+        #[arg(long)]
+        max_vertices: Option<usize>,
     },
     /// Accounts.
     User {
@@ -259,6 +262,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             source_layer,
             dry_run,
             skip_invalid,
+            max_vertices,
         } => {
             let opts = ImportOptions {
                 srs,
@@ -267,6 +271,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dry_run,
                 skip_invalid,
                 progress: true,
+                max_vertices,
             };
             let report = import::import_file(&pool, &file, &layer, &opts).await?;
             println!("{report}");

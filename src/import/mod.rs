@@ -6,6 +6,7 @@
 //! polygons are repaired with ST_MakeValid when the repair is still a polygon, and the report says
 //! so.
 
+pub mod check;
 pub mod export;
 pub mod layers;
 mod read;
@@ -36,6 +37,8 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
+    /// Most vertices one feature may have; [`check::DEFAULT_MAX_VERTICES`] when unset.
+    pub max_vertices: Option<usize>,
 }
 
 /// One feature the report names.
