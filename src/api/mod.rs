@@ -4,6 +4,7 @@ mod analysis;
 pub mod auth;
 mod budget;
 mod health;
+pub mod idempotency;
 pub mod input;
 mod ogc;
 mod ogc_export;
@@ -53,6 +54,10 @@ pub fn app(state: AppState) -> Router {
         .merge(budget::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(error::language))
         .layer(TraceLayer::new_for_http())

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod collections;
 pub mod features;
 pub mod gap;
+pub mod idempotency;
 pub mod import;
 pub mod migrate;
 pub mod proposals;
