@@ -227,17 +227,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(cfg) => {
             let addr = cfg.addr;
-            let app = sigap::app(AppState::new(pool, &cli.db, cfg));
+            let app = sigap::app(AppState::new(pool.clone(), &cli.db, cfg));
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             tracing::info!(%addr, "SIGAP is serving");
-            axum::serve(
+            // On SIGTERM/SIGINT: stop accepting, let requests in flight finish for at most
+            // SHUTDOWN_GRACE, then close the pool and exit.
+            let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+            let server = axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                let _ = stopping_tx.send(true);
+            });
+            let grace = async {
+                let _ = stopping.wait_for(|s| *s).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            };
+            tokio::select! {
+                served = server => served?,
+                () = grace => tracing::warn!(
+                    grace_s = SHUTDOWN_GRACE.as_secs(),
+                    "requests still in flight after the grace period; stopping anyway"
+                ),
+            }
+            pool.close();
             tracing::info!("stopped");
         }
         Command::Migrate { dir } => {
@@ -563,6 +580,9 @@ async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow:
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long requests in flight may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

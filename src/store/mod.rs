@@ -42,7 +42,15 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Pool(_) => true,
-            StoreError::Postgres { source, .. } => source.is_closed(),
+            StoreError::Postgres { source, .. } => {
+                // Class 08 (connection exception) and 57P01–57P03 (the server is shutting
+                // down, crashed or starting): the query may arrive before the closed socket.
+                source.is_closed()
+                    || source.code().is_some_and(|c| {
+                        c.code().starts_with("08")
+                            || matches!(c.code(), "57P01" | "57P02" | "57P03")
+                    })
+            }
             _ => false,
         }
     }
@@ -67,11 +75,23 @@ impl<T> Context<T> for Result<T, tokio_postgres::Error> {
     }
 }
 
+/// How long a request waits for a free pooled connection before it is answered 503.
+pub const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long opening (or checking) a connection may take: a database that is down or cut off
+/// answers 503 within this, never a hang.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Builds the connection pool. Connections are opened lazily, so this never blocks on the server.
+/// Waiting for a connection, opening one and recycling one are all bounded (see [`POOL_WAIT`]
+/// and [`CONNECT_TIMEOUT`]); connections found closed (the server restarted) are replaced, so
+/// the pool recovers by itself when PostgreSQL comes back.
 pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
-    let pg = cfg
+    let mut pg = cfg
         .pg_config()
         .map_err(|e| StoreError::Config(e.to_string()))?;
+    if pg.get_connect_timeout().is_none() {
+        pg.connect_timeout(CONNECT_TIMEOUT);
+    }
     let mgr = Manager::from_config(
         pg,
         tokio_postgres::NoTls,
@@ -81,6 +101,10 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
     );
     Pool::builder(mgr)
         .max_size(cfg.pool_size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
         .build()
         .map_err(|e| StoreError::Config(e.to_string()))
 }

@@ -183,7 +183,9 @@ pub fn spawn_listener(pg: tokio_postgres::Config, cache: &Arc<TileCache>) {
             match listen(&pg, &weak).await {
                 Ok(Stop::CacheGone) => return,
                 Ok(Stop::Lost) => {
-                    tracing::warn!("tile change listener lost its connection; reconnecting")
+                    tracing::warn!("tile change listener lost its connection; reconnecting");
+                    // It was live: start the next outage's backoff from the beginning.
+                    backoff = Duration::from_millis(200);
                 }
                 Err(e) => tracing::warn!(error = %e, "tile change listener cannot connect"),
             }
@@ -191,7 +193,8 @@ pub fn spawn_listener(pg: tokio_postgres::Config, cache: &Arc<TileCache>) {
             cache.reset(false).await;
             drop(cache);
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(10));
+            // At most 2 s between attempts, so the cache is back soon after PostgreSQL is.
+            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     });
 }
