@@ -83,6 +83,16 @@ enum Command {
         #[command(subcommand)]
         command: BudgetCommand,
     },
+    /// Write the whole database to FILE (pg_dump custom format); see docs/operations.md.
+    Backup {
+        /// The backup file to write.
+        file: PathBuf,
+    },
+    /// Load a backup made by `sigap backup` into an empty database, in one transaction.
+    Restore {
+        /// The backup file to read.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -383,6 +393,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Gap { command } => return run_gap(&pool, command).await,
+        Command::Backup { file } => {
+            store::backup::backup(&cli.db, &file).await?;
+            println!("backup written to {}", file.display());
+        }
+        Command::Restore { file } => {
+            let client = pool.get().await.context("cannot connect to the database")?;
+            store::backup::restore(&cli.db, &client, &file).await?;
+            println!("restored {}", file.display());
+        }
         Command::Budget {
             command:
                 BudgetCommand::Solve {

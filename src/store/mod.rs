@@ -2,6 +2,7 @@
 //! place that speaks SQL.
 
 pub mod audit;
+pub mod backup;
 pub mod budget;
 pub mod collections;
 pub mod features;
