@@ -40,7 +40,7 @@ impl Kind {
         let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
         let export = query.is_some_and(|q| {
             q.split('&')
-                .any(|p| matches!(p, "f=csv" | "f=gpkg" | "f=shp" | "f=xlsx" | "f=geojson"))
+                .any(|p| matches!(p, "f=csv" | "f=gpkg" | "f=shp" | "f=xlsx"))
         });
         match (method, parts.as_slice()) {
             (_, ["", "healthz"] | ["", "readyz"]) => Kind::Health,
