@@ -1,5 +1,6 @@
 // Builds map-ui/dist, which `sigap serve` serves at / (SIGAP_STATIC_DIR): copies src/ as it is
-// (plain ES modules, no bundler), MapLibre's ES module build from node_modules into dist/vendor,
+// (plain ES modules, no bundler), MapLibre's ES module build and the PMTiles reader from
+// node_modules into dist/vendor,
 // checks that every string key used exists in both i18n files, and prints the size budget.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -45,6 +46,14 @@ cpSync(src, dist, { recursive: true });
 // The main module loads its worker from the same directory (new URL(..., import.meta.url)).
 for (const f of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs', 'maplibre-gl.css']) cpSync(join(maplibre, f), join(dist, 'vendor', f));
 cpSync(join(root, 'node_modules', 'maplibre-gl', 'LICENSE.txt'), join(dist, 'vendor', 'maplibre-gl.LICENSE.txt'));
+// The PMTiles reader (loaded only for a PMTiles basemap) imports fflate by its bare name, which a
+// browser without a bundler cannot resolve: point it at the copy beside it.
+const pmtiles = join(root, 'node_modules', 'pmtiles');
+const pmtilesEsm = readFileSync(join(pmtiles, 'dist', 'esm', 'index.js'), 'utf8');
+if (!/from\s*"fflate"/.test(pmtilesEsm)) fail('pmtiles no longer imports "fflate" as expected: check build.mjs');
+writeFileSync(join(dist, 'vendor', 'pmtiles.mjs'), pmtilesEsm.replace(/from\s*"fflate"/g, 'from"./fflate.mjs"').replace(/\/\/# sourceMappingURL=.*$/m, ''));
+cpSync(join(root, 'node_modules', 'fflate', 'esm', 'browser.js'), join(dist, 'vendor', 'fflate.mjs'));
+cpSync(join(root, 'node_modules', 'fflate', 'LICENSE'), join(dist, 'vendor', 'fflate.LICENSE.txt'));
 
 // Every module is announced up front, so the browser fetches them in parallel instead of
 // discovering them import by import (first render time).

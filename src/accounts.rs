@@ -14,12 +14,14 @@ pub struct Added {
     pub generated_password: Option<String>,
 }
 
-/// Creates an account with `role` (and `area` for scoped staff), audited as actor `cli`.
+/// Creates an account with `role` (and `area` for scoped staff, `partner` for a mitra), audited
+/// as actor `cli`.
 pub async fn add_user(
     pool: &Pool,
     name: &str,
     role: &str,
     area: Option<&str>,
+    partner: Option<&str>,
     display_name: Option<String>,
     password: Option<String>,
 ) -> anyhow::Result<Added> {
@@ -27,7 +29,7 @@ pub async fn add_user(
         format!("'{name}' is not a valid username (3–40 of a-z 0-9 . _ -, starting with a letter or digit)")
     })?;
     let role = Role::parse(role).with_context(|| {
-        format!("unknown role '{role}' (resident, moderator, planner, official or admin)")
+        format!("unknown role '{role}' (resident, moderator, planner, official, admin or mitra)")
     })?;
     let area = match area {
         Some(a) => {
@@ -42,6 +44,9 @@ pub async fn add_user(
         }
         None => None,
     };
+    if (role == Role::Mitra) != partner.is_some() {
+        bail!("a mitra account needs --partner CODE, and only a mitra account takes one");
+    }
     if let Some(pw) = &password {
         let n = pw.chars().count();
         if !(8..=256).contains(&n) {
@@ -63,6 +68,7 @@ pub async fn add_user(
         display_name,
         phone: None,
         home_kelurahan_code: None,
+        partner_code: partner.map(str::to_owned),
     };
     let actor = Actor {
         id: None,
@@ -74,6 +80,10 @@ pub async fn add_user(
         Err(UserError::UnknownArea) => bail!(
             "no kecamatan or kelurahan has the code {}",
             new.area_code.unwrap_or_default()
+        ),
+        Err(UserError::UnknownPartner) => bail!(
+            "no partner has the code {} (list them with GET /api/partners)",
+            new.partner_code.unwrap_or_default()
         ),
         Err(e) => return Err(e.into()),
     };

@@ -74,6 +74,15 @@ pub struct ServeConfig {
     #[arg(long, env = "SIGAP_TILE_CACHE_MB", default_value_t = 128)]
     pub tile_cache_mb: u64,
 
+    /// Keep the public gap analysis live: recompute it when its inputs change (and when the date
+    /// does). One process of a fleet does it, chosen by an advisory lock.
+    #[arg(long, env = "SIGAP_LIVE_GAP", default_value_t = true, action = clap::ArgAction::Set)]
+    pub live_gap: bool,
+
+    /// How long the live gap waits for more changes before recomputing, in milliseconds.
+    #[arg(long, env = "SIGAP_LIVE_GAP_DEBOUNCE_MS", default_value_t = 300)]
+    pub live_gap_debounce_ms: u64,
+
     /// Anonymous proposal submissions accepted per client IP per minute (also the burst);
     /// 0 turns the limit off (benchmarks only).
     #[arg(long, env = "SIGAP_ANON_POSTS_PER_MINUTE", default_value_t = 10)]
@@ -91,7 +100,33 @@ pub struct ServeConfig {
     /// proxy that writes that header); otherwise the TCP peer address is the client.
     #[arg(long, env = "SIGAP_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+
+    /// The basemap drawn under SIGAP's layers: a raster XYZ tile URL template (`{z}/{x}/{y}`),
+    /// `pmtiles://NAME` for the archive SIGAP serves from `SIGAP_BASEMAP_DIR/NAME.pmtiles`, or
+    /// `none`. Ignored when `SIGAP_BASEMAP_STYLE` is set. See docs/basemap.md.
+    #[arg(long, env = "SIGAP_BASEMAP_TILES", default_value = DEFAULT_BASEMAP_TILES)]
+    pub basemap_tiles: String,
+
+    /// A MapLibre style URL used as the basemap instead of `SIGAP_BASEMAP_TILES`.
+    #[arg(long, env = "SIGAP_BASEMAP_STYLE")]
+    pub basemap_style: Option<String>,
+
+    /// The basemap's attribution (HTML allowed), shown in the map's attribution control.
+    /// Empty shows none (a style's sources carry their own).
+    #[arg(long, env = "SIGAP_BASEMAP_ATTRIBUTION", default_value = DEFAULT_BASEMAP_ATTRIBUTION)]
+    pub basemap_attribution: String,
+
+    /// Directory of PMTiles archives served at `/basemap/{name}.pmtiles` (unset: none served).
+    #[arg(long, env = "SIGAP_BASEMAP_DIR")]
+    pub basemap_dir: Option<PathBuf>,
 }
+
+/// OpenStreetMap's standard raster tiles: free, no key, streets and local names, kept current;
+/// fine for an office's light use under the OSMF tile usage policy (docs/basemap.md).
+pub const DEFAULT_BASEMAP_TILES: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+/// The credit OpenStreetMap's licence (ODbL) asks for, also right for archives made from OSM.
+pub const DEFAULT_BASEMAP_ATTRIBUTION: &str =
+    "<a href=\"https://www.openstreetmap.org/copyright\">© OpenStreetMap contributors</a>";
 
 impl ServeConfig {
     /// True when the public URL is https: session cookies are then marked `Secure`.
@@ -110,10 +145,16 @@ impl Default for ServeConfig {
             static_dir: PathBuf::from("map-ui/dist"),
             body_limit_bytes: 6 * 1024 * 1024,
             tile_cache_mb: 128,
+            live_gap: true,
+            live_gap_debounce_ms: 300,
             anon_posts_per_minute: 10,
             login_per_account_per_minute: 5,
             login_per_ip_per_minute: 20,
             trust_proxy: false,
+            basemap_tiles: DEFAULT_BASEMAP_TILES.to_owned(),
+            basemap_style: None,
+            basemap_attribution: DEFAULT_BASEMAP_ATTRIBUTION.to_owned(),
+            basemap_dir: None,
         }
     }
 }

@@ -197,6 +197,7 @@ impl ApiError {
             409 => ("Konflik", "Conflict"),
             413 => ("Data terlalu besar", "Payload too large"),
             415 => ("Jenis media tidak didukung", "Unsupported media type"),
+            416 => ("Rentang tidak dapat dipenuhi", "Range not satisfiable"),
             422 => ("Data tidak dapat diproses", "Unprocessable content"),
             429 => ("Terlalu banyak permintaan", "Too many requests"),
             503 => ("Layanan belum siap", "Service unavailable"),

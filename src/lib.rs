@@ -52,9 +52,18 @@ impl AppState {
             catalog.clone(),
         ));
         match db.pg_config() {
-            Ok(pg) => store::tile_cache::spawn_listener(pg, &tiles),
+            Ok(pg) => {
+                if config.live_gap {
+                    analysis::live::spawn(
+                        pool.clone(),
+                        pg.clone(),
+                        std::time::Duration::from_millis(config.live_gap_debounce_ms),
+                    );
+                }
+                store::tile_cache::spawn_listener(pg, &tiles)
+            }
             Err(e) => {
-                tracing::error!(error = %e, "tile cache stays off: bad database configuration")
+                tracing::error!(error = %e, "tile cache and live gap stay off: bad database configuration")
             }
         }
         let limits = Arc::new(api::auth::Limits::new(&config));

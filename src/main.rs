@@ -26,6 +26,26 @@ struct Cli {
     command: Command,
 }
 
+/// Thresholds of the boundary quality report.
+#[derive(Debug, clap::Args)]
+struct QualityArgs {
+    /// Holes between boundaries up to this size (m²) are reported as slivers.
+    #[arg(long, default_value_t = 10_000.0)]
+    sliver_max_m2: f64,
+    /// Parts outside the parent smaller than this (m²) are counted, not listed.
+    #[arg(long, default_value_t = 1.0)]
+    outside_min_m2: f64,
+}
+
+impl QualityArgs {
+    fn options(&self) -> store::quality::QualityOptions {
+        store::quality::QualityOptions {
+            sliver_max_m2: self.sliver_max_m2,
+            outside_min_m2: self.outside_min_m2,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the API, the layers and the map over HTTP.
@@ -59,9 +79,33 @@ enum Command {
         /// Load the good features even when some are rejected.
         #[arg(long)]
         skip_invalid: bool,
+        #[command(flatten)]
+        quality: QualityArgs,
+        /// Who to credit for this data, shown wherever the layer is served or exported
+        /// (e.g. "© OpenStreetMap contributors"). Needs --license.
+        #[arg(long, requires = "license")]
+        attribution: Option<String>,
+        /// The data's licence (e.g. ODbL-1.0, MIT, CC-BY-4.0). Needs --attribution.
+        #[arg(long, requires = "attribution")]
+        license: Option<String>,
+        /// A link to the licence text.
+        #[arg(long, requires = "license")]
+        license_url: Option<String>,
         /// Most vertices one feature may have (default 1,000,000); larger ones are rejected.
         #[arg(long)]
         max_vertices: Option<usize>,
+    },
+    /// Report what is wrong with the loaded boundaries (region, kecamatan, kelurahan): overlaps
+    /// between neighbours, slivers and holes, parts outside the parent. Exit 0 either way.
+    Check {
+        /// One boundary layer (default: all three).
+        #[arg(long)]
+        layer: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        quality: QualityArgs,
     },
     /// Accounts.
     User {
@@ -156,7 +200,8 @@ fn parse_partner_type(s: &str) -> Result<PartnerType, String> {
 
 #[derive(Debug, Subcommand)]
 enum SampleCommand {
-    /// Load sample-layers/ through the import path.
+    /// Load sample-layers/ through the import path, then run the default gap analysis (as of
+    /// today) so the gap map is never empty.
     Load {
         /// Directory holding the sample files.
         #[arg(long, default_value = "sample-layers")]
@@ -164,6 +209,9 @@ enum SampleCommand {
         /// Do nothing when kelurahan are already loaded.
         #[arg(long)]
         if_empty: bool,
+        /// Skip the default gap analysis run.
+        #[arg(long)]
+        no_gap: bool,
     },
     /// Generate a synthetic city of any size (benchmarks, gap analysis at scale).
     Scale {
@@ -190,12 +238,15 @@ enum UserCommand {
     /// Create an account. Prints a one-time password, or with --password-stdin reads the
     /// password from the first line of standard input.
     Add {
-        /// resident, moderator, planner, official or admin.
+        /// resident, moderator, planner, official, admin or mitra (partner staff).
         #[arg(long)]
         role: String,
         /// Limit a moderator, planner or official to this kecamatan or kelurahan code.
         #[arg(long)]
         area: Option<String>,
+        /// The partner (code) a mitra account works for; required with --role mitra.
+        #[arg(long)]
+        partner: Option<String>,
         /// Display name (defaults to none).
         #[arg(long)]
         display_name: Option<String>,
@@ -289,15 +340,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             source_layer,
             dry_run,
             skip_invalid,
+            quality,
+            attribution,
+            license,
+            license_url,
             max_vertices,
         } => {
+            let source = match (attribution, license) {
+                (Some(attribution), Some(license)) => Some(import::Source {
+                    attribution,
+                    license,
+                    license_url,
+                }),
+                _ => None,
+            };
             let opts = ImportOptions {
+                source,
                 srs,
                 map,
                 source_layer,
                 dry_run,
                 skip_invalid,
                 progress: true,
+                quality: quality.options(),
                 max_vertices,
             };
             let report = import::import_file(&pool, &file, &layer, &opts).await?;
@@ -306,11 +371,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(2));
             }
         }
+        Command::Check {
+            layer,
+            json,
+            quality,
+        } => {
+            let layers: Vec<store::quality::BoundaryLayer> = match layer.as_deref() {
+                None => store::quality::BOUNDARY_LAYERS.to_vec(),
+                Some(name) => vec![store::quality::boundary_layer(name).with_context(|| {
+                    format!(
+                        "'{name}' is not a boundary layer: choose region, kecamatan or kelurahan"
+                    )
+                })?],
+            };
+            let client = pool.get().await.context("connecting to the database")?;
+            let mut reports = Vec::new();
+            for l in layers {
+                reports.push(store::quality::check(&**client, l, None, quality.options()).await?);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reports)?);
+            } else {
+                for r in &reports {
+                    print!("{r}");
+                }
+            }
+        }
         Command::User {
             command:
                 UserCommand::Add {
                     role,
                     area,
+                    partner,
                     display_name,
                     password_stdin,
                     name,
@@ -330,6 +422,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &name,
                 &role,
                 area.as_deref(),
+                partner.as_deref(),
                 display_name,
                 password,
             )
@@ -345,6 +438,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .as_deref()
                     .map(|a| format!(", area {a}"))
                     .unwrap_or_default()
+                    + &added
+                        .user
+                        .partner_code
+                        .as_deref()
+                        .map(|p| format!(", partner {p}"))
+                        .unwrap_or_default()
             );
             if let Some(pw) = added.generated_password {
                 println!("one-time password: {pw}");
@@ -380,16 +479,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Sample {
-            command: SampleCommand::Load { dir, if_empty },
+            command:
+                SampleCommand::Load {
+                    dir,
+                    if_empty,
+                    no_gap,
+                },
         } => {
-            if if_empty && !sample::is_empty(&pool).await? {
+            let loaded = if if_empty && !sample::is_empty(&pool).await? {
                 println!(
                     "sample not loaded: kelurahan are already present (drop --if-empty to reload)"
                 );
-                return Ok(ExitCode::SUCCESS);
-            }
-            for report in sample::load(&pool, &dir, true).await? {
-                println!("{report}");
+                false
+            } else {
+                for report in sample::load(&pool, &dir, true).await? {
+                    println!("{}", report.summary());
+                    if let Some(q) = &report.quality {
+                        println!("  {} (details: sigap check)", q.headline());
+                    }
+                }
+                true
+            };
+            // A fresh load gets today's analysis; an existing database only when it has none,
+            // so the gap map is never empty.
+            let wanted = loaded || store::gap::latest_default_run(&pool).await?.is_none();
+            if !no_gap && wanted {
+                let params = gap::GapParams::defaults(chrono::Local::now().date_naive());
+                let outcome = gap_run::run(&pool, &params, &|_, _| {}).await?;
+                println!(
+                    "default gap analysis: run {} as of {}",
+                    outcome.id, params.as_of
+                );
             }
         }
         Command::Gap { command } => return run_gap(&pool, command).await,

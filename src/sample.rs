@@ -5,19 +5,98 @@ use std::path::Path;
 
 use deadpool_postgres::Pool;
 
-use crate::import::{import_file, ImportError, ImportOptions, ImportReport};
+use crate::import::{import_file, ImportError, ImportOptions, ImportReport, Source};
 use crate::store::{Context, StoreError};
 
-/// The sample files and the layer each loads into, in dependency order.
-pub const SAMPLE_FILES: &[(&str, &str)] = &[
-    ("region.geojson", "region"),
-    ("kecamatan.geojson", "kecamatan"),
-    ("kelurahan.geojson", "kelurahan"),
-    ("indicators.csv", "indicator"),
-    ("partners.csv", "partner"),
-    ("programs.csv", "program"),
-    ("coverage.geojson", "coverage"),
-    ("proposals.geojson", "proposal"),
+/// One sample file: the layer it loads into and its field mapping (`target`, `source`), exactly
+/// what a user would pass as `sigap import FILE --layer LAYER --map target=source`.
+pub struct SampleFile {
+    pub file: &'static str,
+    pub layer: &'static str,
+    pub map: &'static [(&'static str, &'static str)],
+    /// Attribution, licence and licence URL of real data (see sample-layers/PROVENANCE.md).
+    pub source: Option<(&'static str, &'static str, &'static str)>,
+}
+
+const fn sample(
+    file: &'static str,
+    layer: &'static str,
+    map: &'static [(&'static str, &'static str)],
+) -> SampleFile {
+    SampleFile {
+        file,
+        layer,
+        map,
+        source: None,
+    }
+}
+
+const fn sourced(
+    mut f: SampleFile,
+    source: (&'static str, &'static str, &'static str),
+) -> SampleFile {
+    f.source = Some(source);
+    f
+}
+
+/// The real boundaries: Kemendagri codes and boundaries from cahyadsn/wilayah_boundaries.
+const BOUNDARIES: (&str, &str, &str) = (
+    "Batas wilayah: cahyadsn/wilayah_boundaries, kode Kemendagri",
+    "MIT",
+    "https://github.com/cahyadsn/wilayah_boundaries/blob/master/LICENSE",
+);
+/// The facilities: OpenStreetMap.
+const OSM: (&str, &str, &str) = (
+    "© OpenStreetMap contributors",
+    "ODbL-1.0",
+    "https://www.openstreetmap.org/copyright",
+);
+
+/// The sample files in dependency order. The boundaries and facilities keep their upstream field
+/// names (see sample-layers/PROVENANCE.md) and are mapped here.
+pub const SAMPLE_FILES: &[SampleFile] = &[
+    sourced(
+        sample(
+            "region.geojson",
+            "region",
+            &[("code", "kode_kota"), ("name", "nama_kota")],
+        ),
+        BOUNDARIES,
+    ),
+    sourced(
+        sample(
+            "kecamatan.geojson",
+            "kecamatan",
+            &[
+                ("code", "kode_kec"),
+                ("name", "nama_kec"),
+                ("region_code", "kode_kota"),
+            ],
+        ),
+        BOUNDARIES,
+    ),
+    sourced(
+        sample(
+            "kelurahan.geojson",
+            "kelurahan",
+            &[
+                ("code", "kode_kel"),
+                ("name", "nama_kel"),
+                ("kecamatan_code", "kode_kec"),
+            ],
+        ),
+        BOUNDARIES,
+    ),
+    sample("indicators.csv", "indicator", &[]),
+    sourced(
+        sample("facilities.geojson", "facility", &[("code", "osm_id")]),
+        OSM,
+    ),
+    sample("partners.csv", "partner", &[]),
+    sample("programs.csv", "program", &[]),
+    sample("coverage.geojson", "coverage", &[]),
+    sample("coverage_rules.csv", "coverage_rule", &[]),
+    sample("proposals.geojson", "proposal", &[]),
 ];
 
 /// Why the sample did not load.
@@ -53,20 +132,30 @@ pub async fn load(
     progress: bool,
 ) -> Result<Vec<ImportReport>, SampleError> {
     let mut reports = Vec::new();
-    for (file, layer) in SAMPLE_FILES {
+    for f in SAMPLE_FILES {
         let opts = ImportOptions {
             progress,
+            map: f
+                .map
+                .iter()
+                .map(|(t, s)| ((*t).to_owned(), (*s).to_owned()))
+                .collect(),
+            source: f.source.map(|(attribution, license, url)| Source {
+                attribution: attribution.to_owned(),
+                license: license.to_owned(),
+                license_url: Some(url.to_owned()),
+            }),
             ..Default::default()
         };
-        let report = import_file(pool, &dir.join(file), layer, &opts)
+        let report = import_file(pool, &dir.join(f.file), f.layer, &opts)
             .await
             .map_err(|source| SampleError::Import {
-                file: (*file).to_owned(),
+                file: f.file.to_owned(),
                 source,
             })?;
         if !report.committed {
             return Err(SampleError::Refused {
-                file: (*file).to_owned(),
+                file: f.file.to_owned(),
                 report: Box::new(report),
             });
         }

@@ -46,6 +46,7 @@ async fn ogrinfo_lists_every_collection() {
         "gap_kelurahan",
         "gap_cells",
         "budget_funded",
+        "facilities",
     ] {
         assert!(
             text.lines()
@@ -520,6 +521,7 @@ async fn html_pages_and_openapi() {
         "gap_kelurahan",
         "gap_cells",
         "budget_funded",
+        "facilities",
     ] {
         let params = api["paths"][format!("/collections/{id}/items")]["get"]["parameters"]
             .as_array()

@@ -87,17 +87,16 @@ async fn the_bandung_sample_is_complete_and_ready() {
             "low-income households of {code}"
         );
     }
-    // The kelurahan tile the city without overlaps.
-    let overlap_m2: f64 = client
+    // The real boundaries overlap (reported by tests/boundary_quality.rs); every one is valid.
+    let invalid: i64 = client
         .query_one(
-            "SELECT coalesce(sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography)), 0)
-             FROM kelurahan a JOIN kelurahan b ON a.code < b.code AND ST_Intersects(a.geom, b.geom)",
+            "SELECT count(*) FROM kelurahan WHERE NOT ST_IsValid(geom)",
             &[],
         )
         .await
         .unwrap()
         .get(0);
-    assert!(overlap_m2 < 100.0, "kelurahan overlap {overlap_m2} m²");
+    assert_eq!(invalid, 0);
 
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
@@ -120,8 +119,32 @@ async fn loading_the_sample_twice_changes_nothing() {
         + count(&pool, "SELECT count(*) FROM coverage").await
         + count(&pool, "SELECT count(*) FROM kelurahan").await;
     assert_eq!(before, after);
+    // The CLI load ends with the default gap analysis, so the public gap map is never empty.
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM gap_run WHERE is_default").await,
+        1
+    );
     let out = sigap_cli(&db, &["sample", "load", "--if-empty"]).await;
     assert!(String::from_utf8_lossy(&out.stdout).contains("already present"));
+    // Already loaded and already analysed: no second run.
+    assert_eq!(count(&pool, "SELECT count(*) FROM gap_run").await, 1);
+    // A database that lost its runs gets one back from `--if-empty` (what ./scripts/run does).
+    pool.get()
+        .await
+        .unwrap()
+        .execute("DELETE FROM gap_run", &[])
+        .await
+        .unwrap();
+    let out = sigap_cli(&db, &["sample", "load", "--if-empty"]).await;
+    assert!(String::from_utf8_lossy(&out.stdout).contains("default gap analysis: run"));
+    let app = serve(db).await;
+    let res = app
+        .http
+        .get(app.url("/api/analysis/gap/latest"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]

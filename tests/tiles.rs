@@ -6,19 +6,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{count, gdal_tool, spawn_app, TestApp};
+use common::mvt::{feature_count, ogrinfo_tile, tile_of};
+use common::{count, spawn_app, TestApp};
 
 const PUBLIC: &str = "('diverifikasi','diprioritaskan','dianggarkan','dikerjakan','selesai')";
-
-/// The z/x/y of the tile holding a lon/lat point.
-fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32, u32) {
-    let n = f64::from(1u32 << z);
-    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
-    let lat_r = lat.to_radians();
-    let y = ((1.0 - (lat_r.tan() + 1.0 / lat_r.cos()).ln() / std::f64::consts::PI) / 2.0 * n)
-        .floor() as u32;
-    (z, x, y)
-}
 
 async fn get_tile(
     app: &TestApp,
@@ -41,48 +32,6 @@ fn header(res: &reqwest::Response, name: &str) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned()
-}
-
-/// Decodes a tile with `ogrinfo` (the file sits at z/x/y.pbf so GDAL georeferences it) and
-/// returns its output for all layers.
-async fn ogrinfo_tile(bytes: &[u8], (z, x, y): (u32, u32, u32)) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join(format!("{z}/{x}/{y}.pbf"));
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&path, bytes).expect("write tile");
-    let out = gdal_tool(
-        "ogrinfo",
-        &[
-            "-ro",
-            "-so",
-            "-al",
-            "-oo",
-            "CLIP=NO",
-            path.to_str().expect("path"),
-        ],
-    )
-    .await;
-    assert!(
-        out.status.success(),
-        "ogrinfo MVT failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Feature count of `layer` in ogrinfo -so -al output (0 when the layer is absent).
-fn feature_count(info: &str, layer: &str) -> i64 {
-    let mut in_layer = false;
-    for line in info.lines() {
-        if let Some(name) = line.strip_prefix("Layer name: ") {
-            in_layer = name.trim() == layer;
-        } else if in_layer {
-            if let Some(n) = line.strip_prefix("Feature Count: ") {
-                return n.trim().parse().expect("count");
-            }
-        }
-    }
-    0
 }
 
 fn layer_section<'a>(info: &'a str, layer: &str) -> &'a str {
@@ -216,7 +165,8 @@ async fn single_layer_tile_has_one_layer_and_tilejson_describes_it() {
             "proposals",
             "gap_kelurahan",
             "gap_cells",
-            "budget_funded"
+            "budget_funded",
+            "facilities"
         ]
     );
     let one: serde_json::Value = app
@@ -429,7 +379,8 @@ async fn a_new_gap_run_replaces_the_cached_gap_layers() {
         "no run yet:\n{info}"
     );
 
-    let out = common::sigap_cli(&app.db, &["gap", "run", "--as-of", "2025-06-30"]).await;
+    // As of today with the default parameters: a live run, which the public layers show.
+    let out = common::sigap_cli(&app.db, &["gap", "run"]).await;
     assert!(
         out.status.success(),
         "{}",

@@ -69,13 +69,22 @@ async fn main() -> anyhow::Result<()> {
 
     // The steps of run::run, timed one by one.
     let started = Instant::now();
+    let (changes_through, _) = store::gap::change_mark(&pool).await?;
     let measured =
         store::gap::measure(&pool, &params, run::default_workers(&pool), &|_, _| {}).await?;
     let measure_s = started.elapsed().as_secs_f64();
     let results = compute(&params.weights, measured.kelurahan.clone());
     let summary = run::summarise(&results, &measured);
     let score_s = started.elapsed().as_secs_f64() - measure_s;
-    let run_id = store::gap::save(&pool, &params, &results, &measured, &summary).await?;
+    let run_id = store::gap::save(
+        &pool,
+        &params,
+        &results,
+        &measured,
+        &summary,
+        changes_through,
+    )
+    .await?;
     let ours_s = started.elapsed().as_secs_f64();
     println!(
         "sigap gap run: {ours_s:.2} s (run {run_id}, {} cells): measure {measure_s:.2} s, \

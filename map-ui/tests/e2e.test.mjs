@@ -74,7 +74,7 @@ describe('map', () => {
     await page.waitForFunction(() => document.querySelector('#nav-cakupan').textContent.trim() === 'Coverage map');
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
     assert.equal((await page.textContent('#auth-btn')).trim(), 'Log in');
-    assert.ok((await page.textContent('.approx')).includes('approximate'));
+    assert.ok((await page.textContent('.approx')).includes('real boundaries') && (await page.textContent('.approx')).includes('fictional'));
     await page.screenshot({ path: join(screenshots, 'coverage-map-en.png') });
     await page.selectOption('#lang', 'id');
     await page.waitForFunction(() => document.querySelector('#nav-cakupan').textContent.trim() === 'Peta Cakupan');
@@ -226,6 +226,39 @@ describe('map', () => {
     await page.evaluate(() => window.sigap.firstRender);
     const r = await renderedKelurahan(page);
     assert.ok(r.count > 0, 'the map draws kelurahan on a phone too');
+    await context.close();
+  });
+});
+
+describe('real ground', () => {
+  test('real boundaries with their sources, the default gap run dated, and OSM facilities', async () => {
+    const { context, page } = await openApp(world.browser, world.base);
+    await page.evaluate(() => window.sigap.firstRender);
+    await settled(page);
+    // The attribution control names where the boundaries and facilities come from.
+    const attribution = await page.textContent('.maplibregl-ctrl-attrib');
+    assert.ok(attribution.includes('wilayah_boundaries') && attribution.includes('MIT'), attribution);
+    assert.ok(attribution.includes('OpenStreetMap contributors') && attribution.includes('ODbL'), attribution);
+    // The gap choropleth needs no command: `sample load` ran the default analysis; its date shows.
+    const gap = await fetch(`${world.base}/ogc/collections/gap_kelurahan/items?f=json&limit=1`).then((x) => x.json());
+    assert.equal(gap.numberMatched, 151);
+    const asOf = gap.features[0].properties.as_of;
+    const shown = new Intl.DateTimeFormat('id-ID', { dateStyle: 'medium' }).format(new Date(asOf));
+    await page.waitForFunction((d) => document.querySelector('#panel [role=status]')?.textContent.includes(d), shown, { timeout: 10000 })
+      .catch(() => {});
+    const status = await page.evaluate(() => document.querySelector('#panel [role=status]')?.textContent ?? '');
+    assert.ok(status.includes(`Analisis celah per ${shown}`), `the gap run's date ${shown} is shown: ${status}`);
+    // Facilities: off by default, drawn from our tiles when switched on.
+    const hospital = await fetch(`${world.base}/ogc/collections/facilities/items?f=json&category=hospital&limit=1`).then((x) => x.json());
+    const [lon, lat] = hospital.features[0].geometry.coordinates;
+    await page.evaluate(([x, y]) => window.sigap.map.jumpTo({ center: [x, y], zoom: 15 }), [lon, lat]);
+    await page.check('input[name=showFacilities]');
+    await settled(page);
+    await page.waitForFunction(() => window.sigap.map.queryRenderedFeatures({ layers: ['facilities'] }).length > 0, null, { timeout: 10000 })
+      .catch(() => {});
+    const cats = await page.evaluate(() => [...new Set(window.sigap.map.queryRenderedFeatures({ layers: ['facilities'] }).map((f) => f.properties.category))]);
+    assert.ok(cats.includes('hospital'), `facilities drawn around a hospital: ${cats}`);
+    assert.ok((await page.textContent('.legend')).includes('Rumah sakit'));
     await context.close();
   });
 });

@@ -1,6 +1,7 @@
 // The browser tests' world: a fresh database with the Bandung sample and staff accounts, the real
 // `sigap serve` on a free port serving dist/, and Debian's Chromium driven by playwright-core.
-// Everything is torn down (server stopped, database dropped) when the tests end.
+// Everything is torn down (server stopped, database dropped) when the tests end. The server draws
+// no basemap unless a test names one: no test reaches past this machine.
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { mkdirSync } from 'node:fs';
@@ -45,12 +46,13 @@ export const STAFF = {
   official: { username: 'e2e_official', password: 'official-e2e-pass-1', role: 'official' },
 };
 
-export async function startWorld() {
+/** `env` adds to or overrides the server's environment (e.g. a basemap for the basemap tests). */
+export async function startWorld({ env: extraEnv = {} } = {}) {
   const db = `sigap_e2e_${process.pid}`;
   psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   psql(`CREATE DATABASE ${db}`);
   const port = await freePort();
-  const env = { ...process.env, DATABASE_URL: `dbname=${db} host=${socket}`, SIGAP_ADDR: `127.0.0.1:${port}`, SIGAP_STATIC_DIR: join(uiRoot, 'dist'), SIGAP_LOG: 'warn' };
+  const env = { ...process.env, DATABASE_URL: `dbname=${db} host=${socket}`, SIGAP_ADDR: `127.0.0.1:${port}`, SIGAP_STATIC_DIR: join(uiRoot, 'dist'), SIGAP_LOG: 'warn', SIGAP_BASEMAP_TILES: 'none', ...extraEnv };
   let server;
   let browser;
   const stop = async () => {
@@ -65,8 +67,7 @@ export async function startWorld() {
   try {
     sigap(env, ['migrate']);
     sigap(env, ['sample', 'load', '--dir', process.env.SIGAP_SAMPLE_DIR || join(repoRoot, 'sample-layers')]);
-    // The latest default gap run, for the choropleth, the cells and the panel's gap components.
-    sigap(env, ['gap', 'run']);
+    // `sample load` ends with the default gap run (choropleth, cells, the panel's gap components).
     for (const u of Object.values(STAFF)) sigap(env, ['user', 'add', '--role', u.role, '--password-stdin', u.username], `${u.password}\n`);
     server = spawn(sigapBin, ['serve'], { env, cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
     const base = `http://127.0.0.1:${port}`;
@@ -92,14 +93,19 @@ async function waitReady(base, server) {
   }
 }
 
-/** A page on the app, with console errors collected for the assertions' messages. */
-export async function openApp(browser, base, { viewport = { width: 1280, height: 800 }, hash = '', lang } = {}) {
+/**
+ * A page on the app, with console errors collected for the assertions' messages. `query` adds URL
+ * parameters; `setup(context, page)` runs before the page opens (e.g. to route requests).
+ */
+export async function openApp(browser, base, { viewport = { width: 1280, height: 800 }, hash = '', lang, query = {}, setup } = {}) {
   const context = await browser.newContext({ viewport, locale: 'id-ID' });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  await page.goto(`${base}/${lang ? `?lang=${lang}` : ''}${hash}`);
+  await setup?.(context, page);
+  const params = new URLSearchParams({ ...(lang ? { lang } : {}), ...query }).toString();
+  await page.goto(`${base}/${params ? `?${params}` : ''}${hash}`);
   await page.waitForFunction(() => document.body.dataset.ready === '1', null, { timeout: 30000 });
   return { context, page };
 }

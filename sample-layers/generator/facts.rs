@@ -16,6 +16,7 @@ pub struct Kelurahan {
 #[derive(Debug, Clone)]
 pub struct Kecamatan {
     pub code: String,
+    #[allow(dead_code)]
     pub name: String,
     pub population_2022: u64,
     #[allow(dead_code)]

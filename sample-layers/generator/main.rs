@@ -1,13 +1,14 @@
 //! SIGAP sample-layer generator (Kota Bandung).
 //!
-//! Builds plausible, clearly approximate sample layers from the kelurahan and
-//! kecamatan facts: boundaries (a power diagram fitted to the area facts inside
-//! a generated city outline), indicators, partners, programs, program coverage
-//! and citizen proposals. Deterministic for a given seed.
+//! The boundaries in sample-layers/ are real (kelurahan.geojson, kecamatan.geojson and
+//! region.geojson, see sample-layers/PROVENANCE.md); this program writes the layers around them:
+//! indicators (BPS kecamatan facts spread to kelurahan by area), and the fictional partners,
+//! programs, program coverage and citizen proposals, each placed inside the real kelurahan it
+//! names. Deterministic for a given seed.
 //!
 //! ```text
-//! cargo run --release --example generate_sample -- \
-//!     [--facts sample-layers/facts] [--out sample-layers] [--seed 20261128]
+//! cargo run --release --example generate_sample -- [--facts sample-layers/facts] \
+//!     [--boundaries sample-layers/kelurahan.geojson] [--out sample-layers] [--seed 20261128]
 //! ```
 //!
 //! Standalone on purpose: uses only geo, serde_json, rand/rand_chacha and
@@ -26,8 +27,6 @@ mod programs;
 mod proposals;
 mod tables;
 
-use geo::{Contains, Point};
-use geom::to_geo_multi;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -36,6 +35,7 @@ use std::process::ExitCode;
 
 struct Args {
     facts: PathBuf,
+    boundaries: PathBuf,
     out: PathBuf,
     seed: u64,
 }
@@ -43,6 +43,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         facts: PathBuf::from("sample-layers/facts"),
+        boundaries: PathBuf::from("sample-layers/kelurahan.geojson"),
         out: PathBuf::from("sample-layers"),
         seed: 20261128,
     };
@@ -60,6 +61,7 @@ fn parse_args() -> Result<Args, String> {
         };
         match key.as_str() {
             "--facts" => a.facts = PathBuf::from(val("--facts")?),
+            "--boundaries" => a.boundaries = PathBuf::from(val("--boundaries")?),
             "--out" => a.out = PathBuf::from(val("--out")?),
             "--seed" => {
                 a.seed = val("--seed")?
@@ -67,7 +69,7 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|_| "--seed must be an integer".to_string())?
             }
             "-h" | "--help" => {
-                println!("usage: generate_sample [--facts DIR] [--out DIR] [--seed N]");
+                println!("usage: generate_sample [--facts DIR] [--boundaries FILE] [--out DIR] [--seed N]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?}")),
@@ -100,71 +102,11 @@ fn run(args: &Args) -> Result<(), String> {
         args.seed
     );
 
-    // --- boundaries
-    let layers = layers::build(&facts, &mut stream(args.seed, 1), false);
-    let st = &layers.stats;
-    if !st.invalid.is_empty() {
-        return Err(format!("invalid geometries: {}", st.invalid.join(" | ")));
-    }
-    if !st.all_points_inside {
-        let names: Vec<&str> = st
-            .points_outside
-            .iter()
-            .map(|&i| facts.kelurahan[i].name.as_str())
-            .collect();
-        return Err(format!(
-            "fact points outside their kelurahan: {}",
-            names.join(", ")
-        ));
-    }
-    let region_code = facts
-        .kecamatan
-        .first()
-        .and_then(|k| k.code.rsplit_once('.').map(|(r, _)| r.to_string()))
-        .unwrap_or_else(|| "32.73".into());
-    let region = vec![out::feature(
-        &[
-            ("code", Value::from(region_code.clone())),
-            ("name", Value::from("Kota Bandung")),
-        ],
-        &out::multipolygon(&layers.city),
-    )];
-    write(&args.out, "region.geojson", &out::collection(&region))?;
-    let kec: Vec<String> = facts
-        .kecamatan
-        .iter()
-        .zip(&layers.kec)
-        .map(|(k, g)| {
-            out::feature(
-                &[
-                    ("code", Value::from(k.code.clone())),
-                    ("name", Value::from(k.name.clone())),
-                    ("region_code", Value::from(region_code.clone())),
-                ],
-                &out::multipolygon(g),
-            )
-        })
-        .collect();
-    write(&args.out, "kecamatan.geojson", &out::collection(&kec))?;
-    let kel: Vec<String> = facts
-        .kelurahan
-        .iter()
-        .zip(&layers.kel)
-        .map(|(k, g)| {
-            out::feature(
-                &[
-                    ("code", Value::from(k.code.clone())),
-                    ("name", Value::from(k.name.clone())),
-                    ("kecamatan_code", Value::from(k.kecamatan_code.clone())),
-                ],
-                &out::multipolygon(g),
-            )
-        })
-        .collect();
-    write(&args.out, "kelurahan.geojson", &out::collection(&kel))?;
+    // --- boundaries: the real ones, read (not written) so the fictional layers fit them
+    let layers = layers::load(&facts, &args.boundaries)?;
 
     // --- tables
-    let ind = tables::indicators(&facts, &mut stream(args.seed, 2));
+    let ind = tables::indicators(&facts);
     write(
         &args.out,
         "indicators.csv",
@@ -172,6 +114,11 @@ fn run(args: &Args) -> Result<(), String> {
     )?;
     write(&args.out, "partners.csv", &tables::partners_csv())?;
     write(&args.out, "programs.csv", &programs::programs_csv())?;
+    write(
+        &args.out,
+        "coverage_rules.csv",
+        &programs::coverage_rules_csv(),
+    )?;
 
     // --- coverage
     let cov = programs::coverage(&facts, &layers, &mut stream(args.seed, 3));
@@ -212,17 +159,12 @@ fn run(args: &Args) -> Result<(), String> {
         340,
         &mut stream(args.seed, 4),
     );
-    let city = to_geo_multi(&layers.city);
-    let mut outside_city = 0;
+    let mut misplaced = 0;
     let prop_features: Vec<String> = props
         .iter()
         .map(|p| {
-            let pt = Point::new(
-                p.point.0 as f64 / geom::MICRO,
-                p.point.1 as f64 / geom::MICRO,
-            );
-            if !city.contains(&pt) {
-                outside_city += 1;
+            if !layers.only_in(p.point, p.kel) {
+                misplaced += 1;
             }
             out::feature(
                 &[
@@ -244,8 +186,10 @@ fn run(args: &Args) -> Result<(), String> {
             )
         })
         .collect();
-    if outside_city > 0 {
-        return Err(format!("{outside_city} proposals fell outside the city"));
+    if misplaced > 0 {
+        return Err(format!(
+            "{misplaced} proposals are not inside exactly their own kelurahan"
+        ));
     }
     write(
         &args.out,
@@ -254,29 +198,6 @@ fn run(args: &Args) -> Result<(), String> {
     )?;
 
     // --- summary
-    let worst = &facts.kelurahan[st.max_rel_err_at];
-    println!(
-        "kelurahan areas vs facts: mean |error| {:.2}%, max {:.2}% ({} {:.3} vs {:.3} km²); city {:.2} km² (facts {:.2}); multi-part cells fixed: {}",
-        100.0 * st.mean_rel_err,
-        100.0 * st.max_rel_err,
-        worst.name,
-        st.kel_area_km2[st.max_rel_err_at],
-        worst.area_km2,
-        st.city_area_km2,
-        st.fact_area_km2,
-        st.multipart_cells
-    );
-    println!(
-        "  (power-diagram fit before snapping: mean {:.2}%, max {:.2}%)",
-        100.0 * st.fit_mean_err,
-        100.0 * st.fit_max_err
-    );
-    println!(
-        "fact points inside their own kelurahan: {}; all geometries valid: yes; city = {} polygon(s), {} hole(s)",
-        if st.all_points_inside { "all" } else { "NO" },
-        layers.city.len(),
-        layers.city.iter().map(|p| p.len() - 1).sum::<usize>()
-    );
     let n_pts = cov
         .iter()
         .filter(|c| matches!(c.geom, programs::CovGeom::Site(..)))
@@ -325,7 +246,7 @@ fn run(args: &Args) -> Result<(), String> {
             .count()
     );
     println!(
-        "wrote 8 files to {} in {:.1?}",
+        "wrote 6 files to {} in {:.1?}",
         args.out.display(),
         t0.elapsed()
     );

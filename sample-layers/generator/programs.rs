@@ -464,7 +464,44 @@ pub const PROGRAMS: &[ProgramDef] = &[
             site("Ancol", 300.0, 700.0, "2025-06-02", "2026-04-30", "Posko pekerja sosial"),
         ],
     },
+    // Its coverage is drawn from the facility layer (coverage_rules.csv below), not designed here.
+    ProgramDef {
+        code: "gizi-puskesmas-2025",
+        name: "Kelas Gizi dan Pendampingan Ibu Balita di Puskesmas",
+        partner: "dinsos",
+        kind: "pendampingan",
+        start: "2025-02-03",
+        end: "2026-12-18",
+        target_group: "Ibu hamil dan ibu balita dari keluarga prasejahtera",
+        planned: 1200,
+        description: "Kelas gizi bulanan dan kunjungan rumah oleh kader, berpusat di setiap puskesmas; warga dalam radius 500 m dari puskesmas dihitung terjangkau.",
+        kelurahan: &[],
+        coverage: &[],
+    },
 ];
+
+/// coverage_rules.csv: coverage drawn from the facility layer (every puskesmas, 500 m).
+pub fn coverage_rules_csv() -> String {
+    let mut s = csv_line(&[
+        "code".into(),
+        "program_code".into(),
+        "facility_category".into(),
+        "radius_m".into(),
+        "valid_from".into(),
+        "valid_to".into(),
+        "note".into(),
+    ]);
+    s += &csv_line(&[
+        "gizi-puskesmas-2025-puskesmas".into(),
+        "gizi-puskesmas-2025".into(),
+        "puskesmas".into(),
+        "500".into(),
+        "2025-02-03".into(),
+        "2026-12-18".into(),
+        "Kelas gizi di puskesmas".into(),
+    ]);
+    s
+}
 
 pub fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("bad date in program design")
@@ -531,9 +568,10 @@ impl<'a> Ctx<'a> {
 
     /// Dissolved kelurahan, pulled `inset` metres inside (metric plane).
     fn inner(&self, ids: &[usize], inset: f64) -> MultiPolygon<f64> {
-        let parts: Vec<&IMulti> = ids.iter().map(|&i| &self.layers.kel[i]).collect();
-        let d = dissolve(&parts);
-        buffer_safe(&to_metric_multi(&d, &self.layers.proj), -inset)
+        // The real boundaries overlap their neighbours in places, so a boolean union (not an
+        // edge-cancelling dissolve) joins them.
+        let d = geo::unary_union(ids.iter().map(|&i| &self.metric[i]));
+        buffer_safe(&d, -inset)
     }
 
     fn random_point_in<R: Rng>(
@@ -714,7 +752,7 @@ pub fn coverage<R: Rng>(facts: &Facts, layers: &Layers, rng: &mut R) -> Vec<Cove
                             break;
                         };
                         let ip = layers.proj.inv_i(pm);
-                        if !ipoint_in_multi(ip, &layers.kel[k]) {
+                        if !layers.only_in(ip, k) {
                             continue;
                         }
                         let pr = layers.proj.fwd_i(ip);

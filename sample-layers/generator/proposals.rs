@@ -295,7 +295,7 @@ fn point_in<R: Rng>(
             continue;
         }
         let ip = layers.proj.inv_i((p.x(), p.y()));
-        if ipoint_in_multi(ip, &layers.kel[k]) {
+        if layers.only_in(ip, k) {
             return ip;
         }
     }
@@ -378,7 +378,7 @@ pub fn generate<R: Rng>(
                 let r = 45.0 * rng.gen::<f64>().sqrt();
                 let ip = layers.proj.inv_i((cm.0 + r * a.cos(), cm.1 + r * a.sin()));
                 let pt = layers.proj.fwd_i(ip);
-                let inside = ipoint_in_multi(ip, &layers.kel[k])
+                let inside = layers.only_in(ip, k)
                     && metric[k].0.iter().all(|poly| {
                         Euclidean.distance(&Point::new(pt.0, pt.1), poly.exterior()) > 5.0
                     });

@@ -1,7 +1,6 @@
 //! indicators.csv and partners.csv, plus small CSV helpers.
 
 use crate::facts::Facts;
-use rand::Rng;
 use std::collections::HashMap;
 
 pub const SRC_2022: &str = "Sampel SIGAP: populasi kecamatan 2022 dibagi per luas (perkiraan)";
@@ -62,7 +61,11 @@ impl Indicators {
     }
 }
 
-pub fn indicators<R: Rng>(facts: &Facts, rng: &mut R) -> Indicators {
+/// Spreads each kecamatan's facts over its kelurahan in proportion to their official areas
+/// (kelurahan_facts.csv), with largest-remainder rounding so that every kecamatan sums to its
+/// facts exactly. No variation is invented: within a kecamatan the density is uniform, and the
+/// source column says so.
+pub fn indicators(facts: &Facts) -> Indicators {
     let n = facts.kelurahan.len();
     let mut pop = vec![0u64; n];
     let mut hh = vec![0u64; n];
@@ -76,20 +79,10 @@ pub fn indicators<R: Rng>(facts: &Facts, rng: &mut R) -> Indicators {
     }
     for kc in &facts.kecamatan {
         let m = &members[kc.code.as_str()];
-        let var = |rng: &mut R| -> Vec<f64> {
-            m.iter()
-                .map(|&i| facts.kelurahan[i].area_km2 * rng.gen_range(0.7..1.3))
-                .collect()
-        };
-        let wp = var(rng);
-        let wh = var(rng);
-        let wl = var(rng);
-        let p = apportion(kc.population_2022, &wp);
-        let h = apportion(
-            kc.low_income_households_2017 + kc.other_households_2017,
-            &wh,
-        );
-        let mut l = apportion(kc.low_income_households_2017, &wl);
+        let w: Vec<f64> = m.iter().map(|&i| facts.kelurahan[i].area_km2).collect();
+        let p = apportion(kc.population_2022, &w);
+        let h = apportion(kc.low_income_households_2017 + kc.other_households_2017, &w);
+        let mut l = apportion(kc.low_income_households_2017, &w);
         // keep low_income <= households on every row, moving the excess to the
         // rows with the most room (sums stay exact)
         loop {

@@ -1,10 +1,11 @@
 -- Budget candidates: verified proposals (diverifikasi, diprioritaskan) in an area ($1: a kecamatan
 -- or kelurahan code, NULL for the whole region), with what the priority score needs: the
--- kelurahan's gap score in the latest gap run (the latest default run, else the latest run) and
+-- kelurahan's gap score in the latest gap run (the live run, else the latest default run, else the
+-- latest run) and
 -- that run's highest kelurahan gap score, supports split into residents of the same kelurahan
 -- and everyone else, households from indicator_latest, and the kelurahan's area in km².
 WITH run AS (
-    SELECT id FROM gap_run ORDER BY is_default DESC, id DESC LIMIT 1
+    SELECT id FROM gap_run ORDER BY live DESC, is_default DESC, id DESC LIMIT 1
 ), gmax AS (
     SELECT max(g.gap_score) AS m FROM gap_kelurahan g WHERE g.run_id = (SELECT id FROM run)
 )

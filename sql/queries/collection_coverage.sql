@@ -5,3 +5,4 @@ SELECT c.id, c.code, c.program_code, p.name AS program_name, p.type AS program_t
 FROM coverage c
 JOIN program p ON p.code = c.program_code
 JOIN partner pa ON pa.code = p.partner_code
+WHERE c.approved_at IS NOT NULL  -- pending partner entries stay off the public layers (V10)

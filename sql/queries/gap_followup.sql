@@ -4,6 +4,10 @@
 -- its own validity within its program's dates. The mentoring lookup reads the coverage table
 -- itself (not a CTE) so the GiST index finds the candidates. "Reached" means the interiors
 -- meet: a coverage drawn as the neighbouring kelurahan only touches this one and does not count.
+-- Where partners report progress (V10), reported mentoring decides: a report of mentoring sessions
+-- in the kelurahan during the window counts as follow-up, whichever program held them; and a
+-- pendampingan coverage counts only when its program has no report for that kelurahan and window
+-- (reports of zero sessions mean none were held). Pending (unapproved) entries never count.
 -- $1 date as_of, $2 int4 months, $3 text partner type of the training, or NULL.
 WITH trained AS (
     SELECT k.code AS kelurahan_code, pr.code AS program_code, pr.type AS program_type,
@@ -14,6 +18,7 @@ WITH trained AS (
     JOIN kelurahan k ON k.geom && c.geom AND ST_Intersects(k.geom, c.geom)
                         AND NOT ST_Touches(k.geom, c.geom)
     WHERE pr.type IN ('pelatihan_pertanian', 'pelatihan_kerja')
+      AND c.approved_at IS NOT NULL
       AND greatest(c.valid_from, pr.start_date) <= least(c.valid_to, pr.end_date)
       AND ($3::text IS NULL OR pa.type = $3)
     GROUP BY 1, 2, 3, 4
@@ -29,11 +34,23 @@ JOIN kelurahan k ON k.code = cl.kelurahan_code
 WHERE cl.window_closed <= $1::date
   AND NOT EXISTS (
       SELECT 1
+      FROM progress_report r
+      JOIN program rp ON rp.code = r.program_code
+      WHERE r.kelurahan_code = cl.kelurahan_code AND r.mentoring_sessions > 0
+        AND rp.approved_at IS NOT NULL
+        AND r.period_start <= cl.window_closed AND r.period_end >= cl.ended)
+  AND NOT EXISTS (
+      SELECT 1
       FROM coverage m
       JOIN program mp ON mp.code = m.program_code
       WHERE mp.type = 'pendampingan'
         AND greatest(m.valid_from, mp.start_date) <= cl.window_closed
         AND least(m.valid_to, mp.end_date) >= cl.ended
         AND m.geom && k.geom AND ST_Intersects(m.geom, k.geom)
-        AND NOT ST_Touches(m.geom, k.geom))
+        AND NOT ST_Touches(m.geom, k.geom)
+        AND m.approved_at IS NOT NULL
+        AND NOT EXISTS (
+            SELECT 1 FROM progress_report r
+            WHERE r.program_code = mp.code AND r.kelurahan_code = cl.kelurahan_code
+              AND r.period_start <= cl.window_closed AND r.period_end >= cl.ended))
 ORDER BY cl.kelurahan_code, cl.program_code

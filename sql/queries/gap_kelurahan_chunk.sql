@@ -28,6 +28,7 @@ pieces_all AS MATERIALIZED (
     JOIN coverage c ON c.geom && k.geom AND ST_Intersects(c.geom, k.geom)
     JOIN progs pr ON pr.code = c.program_code
     WHERE c.valid_from <= $2 AND c.valid_to >= $2
+      AND c.approved_at IS NOT NULL
 ),
 pieces AS MATERIALIZED (
     SELECT * FROM pieces_all WHERE NOT ST_IsEmpty(g) AND ST_Area(g) > 0

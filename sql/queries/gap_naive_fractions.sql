@@ -7,6 +7,7 @@ WITH u AS (
     JOIN program pr ON pr.code = c.program_code
     JOIN partner pa ON pa.code = pr.partner_code
     WHERE c.valid_from <= $1 AND c.valid_to >= $1
+      AND c.approved_at IS NOT NULL
       AND pr.start_date <= $1 AND pr.end_date >= $1
       AND ($2::text IS NULL OR pr.type = $2)
       AND ($3::text IS NULL OR pa.type = $3)

@@ -4,4 +4,5 @@
 
 pub mod budget;
 pub mod gap;
+pub mod live;
 pub mod run;

@@ -29,10 +29,13 @@ pub async fn run(
     params: &GapParams,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<RunOutcome, StoreError> {
+    // Read before measuring: every change up to this one is in what we measure (a later one may
+    // be too, and then the next refresh includes it again).
+    let (changes_through, _) = gap_store::change_mark(pool).await?;
     let measured = gap_store::measure(pool, params, default_workers(pool), progress).await?;
     let results = compute(&params.weights, measured.kelurahan.clone());
     let summary = summarise(&results, &measured);
-    let id = gap_store::save(pool, params, &results, &measured, &summary).await?;
+    let id = gap_store::save(pool, params, &results, &measured, &summary, changes_through).await?;
     Ok(RunOutcome { id, summary })
 }
 

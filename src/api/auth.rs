@@ -342,6 +342,16 @@ fn user_error(e: UserError) -> ApiError {
         UserError::NotFound => {
             ApiError::not_found(Msg::new("Akun tidak ditemukan.", "No such account."))
         }
+        UserError::UnknownPartner => ApiError::invalid_field(
+            "partner_code",
+            "Kode mitra itu tidak ada di SIGAP.",
+            "That partner code does not exist in SIGAP.",
+        ),
+        UserError::PartnerMismatch => ApiError::invalid_field(
+            "partner_code",
+            "Akun mitra wajib punya kode mitra (partner_code); peran lain tidak boleh punya.",
+            "A mitra account needs a partner_code; no other role may have one.",
+        ),
         UserError::Store(e) => e.into(),
     }
 }
@@ -441,6 +451,7 @@ async fn register(
         display_name: Some(display_name),
         phone,
         home_kelurahan_code: home,
+        partner_code: None,
     };
     let actor = Actor {
         id: None,
@@ -579,6 +590,7 @@ struct StaffBody {
     role: Role,
     area_code: Option<String>,
     display_name: Option<String>,
+    partner_code: Option<String>,
 }
 
 fn check_role_area(role: Role, area: Option<String>) -> ApiResult<Option<String>> {
@@ -615,6 +627,7 @@ async fn create_staff(
         display_name,
         phone: None,
         home_kelurahan_code: None,
+        partner_code: body.partner_code,
     };
     let created = users::create(&tx, &new, &user.actor())
         .await
@@ -631,6 +644,7 @@ async fn create_staff(
 struct RoleBody {
     role: Role,
     area_code: Option<String>,
+    partner_code: Option<String>,
 }
 
 /// Admin: changes an account's role and area.
@@ -644,9 +658,16 @@ async fn set_role(
     let area = check_role_area(body.role, body.area_code)?;
     let mut client = super::conn(&state).await?;
     let tx = client.transaction().await.map_err(ApiError::internal)?;
-    let changed = users::set_role(&tx, id, body.role, area.as_deref(), &user.actor())
-        .await
-        .map_err(user_error)?;
+    let changed = users::set_role(
+        &tx,
+        id,
+        body.role,
+        area.as_deref(),
+        body.partner_code.as_deref(),
+        &user.actor(),
+    )
+    .await
+    .map_err(user_error)?;
     tx.commit().await.map_err(ApiError::internal)?;
     Ok(Json(json!({"user": changed})))
 }

@@ -2,7 +2,10 @@
 
 mod analysis;
 pub mod auth;
+mod basemap;
 mod budget;
+mod compression;
+mod feeds;
 mod health;
 pub mod idempotency;
 pub mod input;
@@ -14,6 +17,11 @@ mod ogc_openapi;
 mod open311;
 mod proposals;
 mod tiles;
+// Partners at the table (issue 15).
+mod coverage;
+mod fields;
+mod partners;
+mod progress;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
@@ -57,6 +65,11 @@ pub fn app(state: AppState) -> Router {
         .merge(open311::router())
         .merge(analysis::router())
         .merge(budget::router())
+        .merge(feeds::router())
+        .merge(basemap::router())
+        .merge(partners::router())
+        .merge(coverage::router())
+        .merge(progress::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
         .layer(middleware::from_fn_with_state(
@@ -67,6 +80,8 @@ pub fn app(state: AppState) -> Router {
             isolation::layer(work.clone(), req, next)
         }))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(compression::layer())
+        .layer(middleware::from_fn(compression::etag_per_encoding))
         .layer(middleware::from_fn(error::language))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

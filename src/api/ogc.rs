@@ -259,6 +259,19 @@ async fn collection_doc(
             link(format!("{base}/tiles/{}.json", c.id), "tiles", "application/json", "Vector tiles (TileJSON)"),
         ],
     });
+    // Attribution and licences of the data shown (OGC API Common's `attribution`, and a
+    // `license` link per licence).
+    let sources = crate::store::sources::for_layers(&***client, c.sources).await?;
+    if let Some(text) = crate::store::sources::joined(&sources) {
+        doc["attribution"] = Value::from(text);
+        if let Some(links) = doc["links"].as_array_mut() {
+            for s in &sources {
+                if let Some(url) = &s.license_url {
+                    links.push(link(url.clone(), "license", "text/html", &s.license));
+                }
+            }
+        }
+    }
     let mut extent = serde_json::Map::new();
     if let Some(b) = bbox {
         extent.insert("spatial".into(), json!({ "bbox": [b], "crs": CRS84.uri }));
@@ -558,9 +571,16 @@ async fn items(
                 feats.push(serde_json::from_str::<Value>(&text).unwrap_or(Value::Null));
             }
             let json_href = page_href(&base, &c, &pairs(&raw), q.offset);
-            return Ok(
-                Html(super::ogc_html::items(&c, &feats, matched, &json_href)).into_response(),
-            );
+            let sources = crate::store::sources::for_layers(&**client, c.sources).await?;
+            let attribution = crate::store::sources::joined(&sources);
+            return Ok(Html(super::ogc_html::items(
+                &c,
+                &feats,
+                matched,
+                &json_href,
+                attribution.as_deref(),
+            ))
+            .into_response());
         }
         Format::Json => {}
     }
@@ -697,13 +717,18 @@ async fn item(
         ),
     ]);
     Ok(match format {
-        Format::Html => Html(super::ogc_html::items(
-            &c,
-            std::slice::from_ref(&feature),
-            1,
-            &format!("{href}?f=json"),
-        ))
-        .into_response(),
+        Format::Html => {
+            let client = state.pool.get().await.map_err(StoreError::from)?;
+            let sources = crate::store::sources::for_layers(&**client, c.sources).await?;
+            Html(super::ogc_html::items(
+                &c,
+                std::slice::from_ref(&feature),
+                1,
+                &format!("{href}?f=json"),
+                crate::store::sources::joined(&sources).as_deref(),
+            ))
+            .into_response()
+        }
         _ => {
             let mut res = json_response(&feature, GEOJSON);
             content_crs(res.headers_mut(), crs);

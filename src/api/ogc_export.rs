@@ -19,6 +19,7 @@ use super::ogc::ItemsQuery;
 use crate::error::{ApiError, ApiResult};
 use crate::store::collections::{Collection, GeomKind, PropType};
 use crate::store::features::{self, ExportRow};
+use crate::store::sources::{self, Source};
 use crate::store::StoreError;
 use crate::AppState;
 
@@ -38,16 +39,22 @@ pub async fn export(
 ) -> ApiResult<Response> {
     let client = state.pool.get().await.map_err(StoreError::from)?;
     let rows = features::export_rows(&client, c, &q.selection, q.limit, q.offset).await?;
+    let sources = crate::store::sources::for_layers(&**client, c.sources).await?;
     drop(client);
     let (bytes, content_type, ext) = match kind {
-        Export::Csv => (csv(c, &rows).into_bytes(), "text/csv; charset=utf-8", "csv"),
+        Export::Csv => (
+            csv(c, &rows, &sources).into_bytes(),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
         Export::Gpkg | Export::Shp => {
             let shp = kind == Export::Shp;
             let coll = c.clone();
-            let bytes = tokio::task::spawn_blocking(move || write_gdal(&coll, &rows, shp))
-                .await
-                .map_err(ApiError::internal)?
-                .map_err(ApiError::internal)?;
+            let bytes =
+                tokio::task::spawn_blocking(move || write_gdal(&coll, &rows, &sources, shp))
+                    .await
+                    .map_err(ApiError::internal)?
+                    .map_err(ApiError::internal)?;
             if shp {
                 (bytes, "application/zip", "zip")
             } else {
@@ -80,10 +87,15 @@ fn plain(v: Option<&Value>) -> String {
     }
 }
 
-/// CSV with one column per property, then `wkt`, `lon`, `lat`.
-pub fn csv(c: &Collection, rows: &[ExportRow]) -> String {
+/// CSV with one column per property, then `attribution` when the data has a source to credit
+/// (the same on every row, so it stays with any row copied out), then `wkt`, `lon`, `lat`.
+pub fn csv(c: &Collection, rows: &[ExportRow], sources: &[Source]) -> String {
+    let attribution = sources::joined(sources);
     let mut out = String::new();
     let mut header: Vec<&str> = c.properties.iter().map(|p| p.name).collect();
+    if attribution.is_some() {
+        header.push("attribution");
+    }
     header.extend(["wkt", "lon", "lat"]);
     out.push_str(&header.join(","));
     out.push_str("\r\n");
@@ -93,6 +105,9 @@ pub fn csv(c: &Collection, rows: &[ExportRow]) -> String {
             .iter()
             .map(|p| csv_field(&plain(r.properties.get(p.name))))
             .collect();
+        if let Some(a) = &attribution {
+            fields.push(csv_field(a));
+        }
         fields.push(csv_field(&r.wkt));
         fields.push(format!("{:.7}", r.lon));
         fields.push(format!("{:.7}", r.lat));
@@ -103,7 +118,15 @@ pub fn csv(c: &Collection, rows: &[ExportRow]) -> String {
 }
 
 /// Writes a GeoPackage, or a zipped Shapefile, and returns its bytes.
-fn write_gdal(c: &Collection, rows: &[ExportRow], shp: bool) -> anyhow::Result<Vec<u8>> {
+/// The attribution travels in the file: the GeoPackage layer's description (gpkg_contents), and
+/// an ATTRIBUTION.txt beside the Shapefile in the zip.
+fn write_gdal(
+    c: &Collection,
+    rows: &[ExportRow],
+    sources: &[Source],
+    shp: bool,
+) -> anyhow::Result<Vec<u8>> {
+    let attribution = sources::joined(sources);
     let dir = tempfile::tempdir()?;
     let (driver, path) = if shp {
         ("ESRI Shapefile", dir.path().join(format!("{}.shp", c.id)))
@@ -113,12 +136,21 @@ fn write_gdal(c: &Collection, rows: &[ExportRow], shp: bool) -> anyhow::Result<V
     {
         let mut ds = DriverManager::get_driver_by_name(driver)?.create_vector_only(&path)?;
         if shp {
-            fill(&mut ds, c, rows)?;
+            fill(&mut ds, c, rows, None)?;
         } else {
             let mut txn = ds.start_transaction()?;
-            fill(&mut txn, c, rows)?;
+            fill(&mut txn, c, rows, attribution.as_deref())?;
             txn.commit()?;
         }
+    }
+    if let (true, Some(a)) = (shp, &attribution) {
+        let mut text = format!("Sumber / Source: {a}\r\n");
+        for s in sources {
+            if let Some(url) = &s.license_url {
+                text.push_str(&format!("{}: {url}\r\n", s.license));
+            }
+        }
+        std::fs::write(dir.path().join("ATTRIBUTION.txt"), text)?;
     }
     if shp {
         zip_dir(dir.path())
@@ -127,8 +159,15 @@ fn write_gdal(c: &Collection, rows: &[ExportRow], shp: bool) -> anyhow::Result<V
     }
 }
 
-fn fill(ds: &mut Dataset, c: &Collection, rows: &[ExportRow]) -> anyhow::Result<()> {
+fn fill(
+    ds: &mut Dataset,
+    c: &Collection,
+    rows: &[ExportRow],
+    description: Option<&str>,
+) -> anyhow::Result<()> {
     let srs = SpatialRef::from_epsg(4326)?;
+    let description = description.map(|d| format!("DESCRIPTION=Sumber / Source: {d}"));
+    let options: Vec<&str> = description.iter().map(String::as_str).collect();
     let layer = ds.create_layer(LayerOptions {
         name: c.id,
         srs: Some(&srs),
@@ -136,7 +175,7 @@ fn fill(ds: &mut Dataset, c: &Collection, rows: &[ExportRow]) -> anyhow::Result<
             GeomKind::Point => OGRwkbGeometryType::wkbPoint,
             GeomKind::Polygon => OGRwkbGeometryType::wkbMultiPolygon,
         },
-        options: None,
+        options: (!options.is_empty()).then_some(options.as_slice()),
     })?;
     let fields: Vec<(&str, OGRFieldType::Type)> = c
         .properties

@@ -71,13 +71,17 @@ pub fn collections(base: &str, docs: &[Value]) -> String {
         let id = d["id"].as_str().unwrap_or("");
         let bbox = d["extent"]["spatial"]["bbox"][0].to_string();
         body.push_str(&format!(
-            "<tr><td>{id}</td><td>{title}</td><td>{desc}</td><td>{bbox}</td>\
+            "<tr><td>{id}</td><td>{title}</td><td>{desc}{attr}</td><td>{bbox}</td>\
              <td><a href=\"{b}/ogc/collections/{id}/items?f=html\">items</a> · \
              <a href=\"{b}/ogc/collections/{id}/items?f=json\">GeoJSON</a> · \
              <a href=\"{b}/ogc/collections/{id}/items?f=csv\">CSV</a></td></tr>",
             id = esc(id),
             title = esc(d["title"].as_str().unwrap_or("")),
             desc = esc(d["description"].as_str().unwrap_or("")),
+            attr = d["attribution"]
+                .as_str()
+                .map(|a| format!("<br><small>Sumber / Source: {}</small>", esc(a)))
+                .unwrap_or_default(),
             bbox = esc(&bbox),
         ));
     }
@@ -86,11 +90,20 @@ pub fn collections(base: &str, docs: &[Value]) -> String {
 }
 
 /// A table of features: one row per feature, one column per published property.
-pub fn items(c: &Collection, features: &[Value], matched: i64, json_href: &str) -> String {
+pub fn items(
+    c: &Collection,
+    features: &[Value],
+    matched: i64,
+    json_href: &str,
+    attribution: Option<&str>,
+) -> String {
     let mut body = format!(
-        "<p>{n} / {matched} · <a href=\"{j}\">GeoJSON</a></p><table><tr><th>id</th>",
+        "<p>{n} / {matched} · <a href=\"{j}\">GeoJSON</a>{a}</p><table><tr><th>id</th>",
         n = features.len(),
         j = esc(json_href),
+        a = attribution
+            .map(|a| format!(" · Sumber / Source: {}", esc(a)))
+            .unwrap_or_default(),
     );
     for p in c.properties {
         body.push_str(&format!("<th>{}</th>", esc(p.name)));

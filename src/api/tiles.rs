@@ -240,7 +240,19 @@ async fn tilejson(state: &AppState, file: &str, headers: &HeaderMap) -> ApiResul
     }
     let bounds = bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
     let base = base_url(state, headers);
+    // The map shows a vector source's TileJSON attribution in its attribution control.
+    let mut source_layers: Vec<&str> = Vec::new();
+    for c in &layers {
+        for s in c.sources {
+            if !source_layers.contains(s) {
+                source_layers.push(s);
+            }
+        }
+    }
+    let sources = crate::store::sources::for_layers(&**client, &source_layers).await?;
+    let attribution = crate::store::sources::joined(&sources).unwrap_or_default();
     Ok(Json(json!({
+        "attribution": attribution,
         "tilejson": "3.0.0",
         "name": id,
         "scheme": "xyz",

@@ -12,6 +12,9 @@ pub enum Role {
     Planner,
     Official,
     Admin,
+    /// Partner staff, tied to one partner (`app_user.partner_code`): writes only that partner's
+    /// programs, coverage and progress reports (docs/partners.md).
+    Mitra,
 }
 
 impl Role {
@@ -21,6 +24,7 @@ impl Role {
         Role::Planner,
         Role::Official,
         Role::Admin,
+        Role::Mitra,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -30,6 +34,7 @@ impl Role {
             Role::Planner => "planner",
             Role::Official => "official",
             Role::Admin => "admin",
+            Role::Mitra => "mitra",
         }
     }
 
@@ -37,11 +42,13 @@ impl Role {
         Role::ALL.iter().copied().find(|r| r.as_str() == s)
     }
 
-    /// Staff roles may carry an area scope; residents and admins never do.
+    /// Staff of the city (moderators, planners, officials, admins). Partner staff (mitra) are not:
+    /// they see only their own partner's unpublished entries.
     pub fn is_staff(self) -> bool {
-        self != Role::Resident
+        !matches!(self, Role::Resident | Role::Mitra)
     }
 
+    /// Staff roles may carry an area scope; residents, admins and partner staff never do.
     pub fn may_have_area(self) -> bool {
         matches!(self, Role::Moderator | Role::Planner | Role::Official)
     }

@@ -11,4 +11,4 @@ pub mod vocab;
 
 pub use codes::{new_tracking_code, AreaCode, AreaLevel};
 pub use lifecycle::{check_transition, roles_for, IllegalTransition, Role, TransitionKind};
-pub use vocab::{PartnerType, ProgramType, ProposalCategory, ProposalStatus};
+pub use vocab::{FacilityCategory, PartnerType, ProgramType, ProposalCategory, ProposalStatus};

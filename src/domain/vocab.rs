@@ -54,6 +54,17 @@ vocab!(
 );
 
 vocab!(
+    /// What a public facility is (the reference layer, usually from OpenStreetMap).
+    FacilityCategory {
+        Puskesmas = "puskesmas",
+        Hospital = "hospital",
+        Clinic = "clinic",
+        School = "school",
+        University = "university",
+    }
+);
+
+vocab!(
     /// What a community proposal asks for.
     ProposalCategory {
         Jalan = "jalan",

@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::domain::{
-    AreaCode, AreaLevel, PartnerType, ProgramType, ProposalCategory, ProposalStatus,
+    AreaCode, AreaLevel, FacilityCategory, PartnerType, ProgramType, ProposalCategory,
+    ProposalStatus,
 };
 
 use crate::store::import::Rules;
@@ -150,6 +151,13 @@ fn slug(s: &str) -> Result<(), String> {
             "'{s}' is not a code of lowercase letters, digits, '-' and '_'"
         ))
     }
+}
+fn rule_code(s: &str) -> Result<(), String> {
+    slug(s)?;
+    if s.len() > 48 {
+        return Err(format!("'{s}' is longer than 48 characters"));
+    }
+    Ok(())
 }
 fn tracking_code(s: &str) -> Result<(), String> {
     let ok = (6..=24).contains(&s.len())
@@ -387,6 +395,64 @@ pub static PROPOSAL: LayerSpec = LayerSpec {
     insert_sql: include_str!("../../sql/queries/import_proposal.sql"),
 };
 
+/// Public facilities (puskesmas, hospital, clinic, school, university), e.g. from OpenStreetMap:
+/// `--map code=osm_id` keeps the source's own ids, so a later import updates in place.
+pub static FACILITY: LayerSpec = LayerSpec {
+    name: "facility",
+    geom: GeomKind::Point,
+    fields: &[
+        req(chars(field("code", FieldType::Text), 1, 64)),
+        chars(field("name", FieldType::Text), 0, 200),
+        req(one_of(
+            field("category", FieldType::Text),
+            FacilityCategory::ALL,
+        )),
+        field("source", FieldType::Text),
+    ],
+    key: &["code"],
+    references: &[],
+    derive: None,
+    row_check: None,
+    in_region: true,
+    insert_sql: include_str!("../../sql/queries/import_facility.sql"),
+};
+
+/// Coverage drawn from facilities: "program P covers every facility of category C within
+/// radius_m metres". Each rule becomes one coverage polygon per facility, kept current by the
+/// database when facilities are added, moved or removed.
+pub static COVERAGE_RULE: LayerSpec = LayerSpec {
+    name: "coverage_rule",
+    geom: GeomKind::None,
+    fields: &[
+        req(checked(field("code", FieldType::Text), rule_code)),
+        req(field("program_code", FieldType::Text)),
+        req(one_of(
+            field("facility_category", FieldType::Text),
+            FacilityCategory::ALL,
+        )),
+        req(at_least(field("radius_m", FieldType::Float), 1.0)),
+        field("valid_from", FieldType::Date),
+        field("valid_to", FieldType::Date),
+        field("note", FieldType::Text),
+    ],
+    key: &["code"],
+    references: &[Reference {
+        field: "program_code",
+        table: "program",
+        column: "code",
+    }],
+    derive: None,
+    row_check: Some(|p| {
+        dates_ordered(p, "valid_from", "valid_to")?;
+        match p.get("radius_m").and_then(Value::as_f64) {
+            Some(r) if r > 50_000.0 => Err(format!("radius_m {r} is more than 50000 m")),
+            _ => Ok(()),
+        }
+    }),
+    in_region: false,
+    insert_sql: include_str!("../../sql/queries/import_coverage_rule.sql"),
+};
+
 /// Optional population weighting for the gap analysis: points or polygons with a weight (people,
 /// buildings, a residential share); map a source column with `--map weight=JUMLAH_PENDUDUK`.
 pub static POPULATION: LayerSpec = LayerSpec {
@@ -416,6 +482,8 @@ pub static LAYERS: &[&LayerSpec] = &[
     &COVERAGE,
     &PROPOSAL,
     &POPULATION,
+    &FACILITY,
+    &COVERAGE_RULE,
 ];
 
 /// Looks a layer up by name.

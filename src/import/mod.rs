@@ -20,6 +20,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub use layers::{layer, LayerSpec, LAYERS};
 
 use crate::store::import::{self as staging, LoadError, StagedRow};
+pub use crate::store::quality::{LayerQuality, QualityOptions};
+pub use crate::store::sources::Source;
 use crate::store::StoreError;
 
 /// How to import one file.
@@ -37,6 +39,11 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
+    /// Thresholds of the boundary quality report.
+    pub quality: QualityOptions,
+    /// Where the data comes from and its licence, recorded for the layer and shown wherever it
+    /// is served or exported.
+    pub source: Option<Source>,
     /// Most vertices one feature may have; [`check::DEFAULT_MAX_VERTICES`] when unset.
     pub max_vertices: Option<usize>,
 }
@@ -73,6 +80,32 @@ pub struct ImportReport {
     pub dry_run: bool,
     pub source_srs: Option<String>,
     pub assumed_srs: bool,
+    /// Boundary layers only: overlaps, holes and parts outside the parent (reported, never
+    /// refused).
+    pub quality: Option<LayerQuality>,
+    /// The same findings per feature.
+    pub quality_notes: Vec<FeatureNote>,
+}
+
+impl ImportReport {
+    /// The last line of the report: counts and outcome.
+    pub fn summary(&self) -> String {
+        let outcome = if self.dry_run {
+            "dry run: nothing written"
+        } else if self.committed {
+            "committed"
+        } else {
+            "nothing loaded: fix the rejected features, or use --skip-invalid to load the rest"
+        };
+        format!(
+            "{}: read {}, loaded {}, repaired {}, rejected {} ({outcome})",
+            self.layer,
+            self.read,
+            self.loaded,
+            self.repaired.len(),
+            self.rejected.len()
+        )
+    }
 }
 
 impl fmt::Display for ImportReport {
@@ -86,29 +119,20 @@ impl fmt::Display for ImportReport {
         for note in &self.rejected {
             writeln!(f, "rejected {note}")?;
         }
-        let outcome = if self.dry_run {
-            "dry run: nothing written"
-        } else if self.committed {
-            "committed"
-        } else {
-            "nothing loaded: fix the rejected features, or use --skip-invalid to load the rest"
-        };
-        write!(
-            f,
-            "{}: read {}, loaded {}, repaired {}, rejected {} ({outcome})",
-            self.layer,
-            self.read,
-            self.loaded,
-            self.repaired.len(),
-            self.rejected.len()
-        )
+        for note in &self.quality_notes {
+            writeln!(f, "note {note}")?;
+        }
+        if let Some(q) = &self.quality {
+            writeln!(f, "{}", q.headline())?;
+        }
+        f.write_str(&self.summary())
     }
 }
 
 /// Why an import could not run at all (feature-level problems go in the report instead).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("unknown layer '{0}': choose one of region, kecamatan, kelurahan, indicator, partner, program, coverage, proposal")]
+    #[error("unknown layer '{0}': choose one of region, kecamatan, kelurahan, indicator, partner, program, coverage, proposal, population, facility, coverage_rule")]
     UnknownLayer(String),
     #[error("cannot open {path}: {reason}")]
     Open { path: String, reason: String },
@@ -179,8 +203,12 @@ pub async fn import_file(
         &mut client,
         &spec.rules(),
         rows,
-        opts.dry_run,
-        opts.skip_invalid,
+        staging::LoadOptions {
+            dry_run: opts.dry_run,
+            skip_invalid: opts.skip_invalid,
+            quality: opts.quality,
+            source: opts.source.as_ref(),
+        },
         &progress,
     )
     .await
@@ -199,6 +227,8 @@ pub async fn import_file(
         loaded: loaded.loaded,
         repaired: loaded.repaired.into_iter().map(note).collect(),
         rejected: loaded.rejected.into_iter().map(note).collect(),
+        quality: loaded.quality,
+        quality_notes: loaded.quality_notes.into_iter().map(note).collect(),
         committed: loaded.committed,
         dry_run: opts.dry_run,
         source_srs: outcome.source_srs,

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::{PartnerType, ProgramType, ProposalCategory, ProposalStatus};
+use crate::domain::{FacilityCategory, PartnerType, ProgramType, ProposalCategory, ProposalStatus};
 
 /// The SQL type of a published property, as tiles, JSON schemas and exports see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +110,9 @@ pub struct Collection {
     pub filters: &'static [Filter],
     /// Whether this layer is part of the combined tileset `/tiles/sigap`.
     pub in_combined_tiles: bool,
+    /// The imported layers whose data this collection shows: their sources (attribution and
+    /// licence, `layer_source`) go wherever it is served or exported.
+    pub sources: &'static [&'static str],
 }
 
 impl Collection {
@@ -242,6 +245,23 @@ const BUDGET_FUNDED_FILTERS: &[Filter] = &[
     filter("kecamatan_code", FilterKind::AreaCode),
 ];
 
+const FACILITY_PROPS: &[Property] = &[
+    prop("id", Int),
+    prop("code", Text),
+    prop("name", Text),
+    prop("category", Text),
+    prop("kelurahan_code", Text),
+    prop("kecamatan_code", Text),
+];
+const FACILITY_FILTERS: &[Filter] = &[
+    filter("category", FilterKind::Vocab(FacilityCategory::ALL)),
+    filter("kelurahan_code", FilterKind::AreaCode),
+    filter("kecamatan_code", FilterKind::AreaCode),
+];
+
+/// Boundaries and the indicators on them.
+const BOUNDARY_SOURCES: &[&str] = &["region", "kecamatan", "kelurahan", "indicator"];
+
 const fn filter(name: &'static str, kind: FilterKind) -> Filter {
     Filter { name, kind }
 }
@@ -282,6 +302,7 @@ pub fn builtin() -> Vec<Collection> {
             properties: KECAMATAN_PROPS,
             filters: KECAMATAN_FILTERS,
             in_combined_tiles: true,
+            sources: BOUNDARY_SOURCES,
         },
         Collection {
             id: "kelurahan",
@@ -296,6 +317,7 @@ pub fn builtin() -> Vec<Collection> {
             properties: KELURAHAN_PROPS,
             filters: KELURAHAN_FILTERS,
             in_combined_tiles: true,
+            sources: BOUNDARY_SOURCES,
         },
         Collection {
             id: "coverage",
@@ -313,6 +335,7 @@ pub fn builtin() -> Vec<Collection> {
             properties: COVERAGE_PROPS,
             filters: COVERAGE_FILTERS,
             in_combined_tiles: true,
+            sources: &[],
         },
         Collection {
             id: "proposals",
@@ -331,6 +354,7 @@ pub fn builtin() -> Vec<Collection> {
             properties: PROPOSAL_PROPS,
             filters: PROPOSAL_FILTERS,
             in_combined_tiles: true,
+            sources: &[],
         },
         Collection {
             id: "gap_kelurahan",
@@ -348,6 +372,7 @@ pub fn builtin() -> Vec<Collection> {
             properties: GAP_KELURAHAN_PROPS,
             filters: GAP_KELURAHAN_FILTERS,
             in_combined_tiles: true,
+            sources: BOUNDARY_SOURCES,
         },
         Collection {
             id: "gap_cells",
@@ -365,6 +390,7 @@ pub fn builtin() -> Vec<Collection> {
             properties: GAP_CELL_PROPS,
             filters: &[],
             in_combined_tiles: true,
+            sources: BOUNDARY_SOURCES,
         },
         Collection {
             id: "budget_funded",
@@ -379,6 +405,22 @@ pub fn builtin() -> Vec<Collection> {
             properties: BUDGET_FUNDED_PROPS,
             filters: BUDGET_FUNDED_FILTERS,
             in_combined_tiles: true,
+            sources: &[],
+        },
+        Collection {
+            id: "facilities",
+            title: "Fasilitas umum / Public facilities",
+            description: "Puskesmas, rumah sakit, klinik, sekolah dan perguruan tinggi (biasanya dari OpenStreetMap; bisa tidak lengkap) / Health centres, hospitals, clinics, schools and universities (usually from OpenStreetMap; may be incomplete)",
+            source_sql: include_str!("../../sql/queries/collection_facilities.sql").to_owned(),
+            id_column: "id",
+            id_is_integer: true,
+            geom_column: "geom",
+            geom_kind: GeomKind::Point,
+            temporal: None,
+            properties: FACILITY_PROPS,
+            filters: FACILITY_FILTERS,
+            in_combined_tiles: true,
+            sources: &["facility"],
         },
     ]
 }

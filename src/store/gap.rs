@@ -321,13 +321,29 @@ async fn measure_in(
     Ok(measured)
 }
 
-/// Saves a run and all its rows in one transaction; returns its id.
+/// The last change logged to the analysis' inputs (`gap_change`, V12; 0 when none) and the
+/// database's date: what a run about to measure will include, and "today".
+pub async fn change_mark(pool: &Pool) -> Result<(i64, NaiveDate), StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT coalesce((SELECT max(id) FROM gap_change), 0), current_date",
+            &[],
+        )
+        .await
+        .context("reading the change log of the gap analysis")?;
+    Ok((row.get(0), row.get(1)))
+}
+
+/// Saves a run and all its rows in one transaction; returns its id. `changes_through` is the
+/// last logged input change the run includes (read before measuring).
 pub async fn save(
     pool: &Pool,
     params: &GapParams,
     results: &GapResults,
     measured: &Measured,
     summary: &Value,
+    changes_through: i64,
 ) -> Result<i64, StoreError> {
     let mut client = pool.get().await?;
     let tx = client
@@ -348,6 +364,7 @@ pub async fn save(
                 &params.is_default(),
                 &results.population_weighted,
                 summary,
+                &changes_through,
             ],
         )
         .await
@@ -491,6 +508,10 @@ pub struct RunInfo {
     pub created_at: DateTime<Utc>,
     pub params: Value,
     pub is_default: bool,
+    /// The public map's run: default parameters, as of the day it was made.
+    pub live: bool,
+    /// The last logged input change it includes (see `change_mark`).
+    pub changes_through: Option<i64>,
     pub population_weighted: bool,
     pub summary: Value,
 }
@@ -499,7 +520,7 @@ const RUN_COLUMNS: &str = "SELECT id, created_at, \
      jsonb_build_object('as_of', as_of, 'program_type', program_type, \
         'partner_type', partner_type, 'cell_m', cell_m, 'followup_months', followup_months, \
         'weights', weights) AS params, \
-     is_default, population_weighted, summary FROM gap_run";
+     is_default, live, changes_through, population_weighted, summary FROM gap_run";
 
 fn run_info(row: &Row) -> RunInfo {
     RunInfo {
@@ -507,6 +528,8 @@ fn run_info(row: &Row) -> RunInfo {
         created_at: row.get("created_at"),
         params: row.get("params"),
         is_default: row.get("is_default"),
+        live: row.get("live"),
+        changes_through: row.get("changes_through"),
         population_weighted: row.get("population_weighted"),
         summary: row.get("summary"),
     }
@@ -522,17 +545,41 @@ pub async fn get_run(pool: &Pool, id: i64) -> Result<Option<RunInfo>, StoreError
     Ok(row.as_ref().map(run_info))
 }
 
-/// The latest run made with the default parameters (what the public map shows).
+/// The latest live run (what the public map shows): default parameters, as of the day it was
+/// made. Dated and filtered runs never take its place.
 pub async fn latest_default_run(pool: &Pool) -> Result<Option<RunInfo>, StoreError> {
     let client = pool.get().await?;
     let row = client
         .query_opt(
-            &format!("{RUN_COLUMNS} WHERE is_default ORDER BY id DESC LIMIT 1"),
+            &format!("{RUN_COLUMNS} WHERE live ORDER BY id DESC LIMIT 1"),
             &[],
         )
         .await
         .context("reading the latest default gap run")?;
     Ok(row.as_ref().map(run_info))
+}
+
+/// After a live refresh: drops the live runs of the same day it supersedes (one live run per day
+/// stays, the history the date slider reads) and the change log it has consumed.
+pub async fn prune_superseded_live_runs(pool: &Pool, kept: i64) -> Result<(), StoreError> {
+    let client = pool.get().await?;
+    client
+        .execute(
+            "DELETE FROM gap_run o USING gap_run n
+             WHERE n.id = $1 AND o.live AND o.id < n.id AND o.as_of = n.as_of",
+            &[&kept],
+        )
+        .await
+        .context("dropping superseded live gap runs")?;
+    client
+        .execute(
+            "DELETE FROM gap_change
+             WHERE id < (SELECT changes_through FROM gap_run WHERE id = $1)",
+            &[&kept],
+        )
+        .await
+        .context("trimming the gap change log")?;
+    Ok(())
 }
 
 /// A kelurahan whose coverage differs between two runs.

@@ -6,6 +6,8 @@ use indicatif::ProgressBar;
 use serde_json::Value;
 use tokio_postgres::Client;
 
+use super::quality::{self, LayerQuality, QualityOptions};
+use super::sources::{self, Source};
 use super::{Context, StoreError};
 
 /// What geometry a layer takes.
@@ -67,6 +69,10 @@ pub struct Loaded {
     pub repaired: Vec<Noted>,
     pub rejected: Vec<Noted>,
     pub committed: bool,
+    /// For boundary layers: overlaps, holes and parts outside the parent of what was loaded.
+    pub quality: Option<LayerQuality>,
+    /// The quality findings per loaded feature, one line each.
+    pub quality_notes: Vec<Noted>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,15 +159,33 @@ fn geometry_checks(kind: GeomKind) -> &'static [&'static str] {
     }
 }
 
+/// How to load: what `sigap import`'s flags decide.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadOptions<'a> {
+    /// Check and report, then roll back.
+    pub dry_run: bool,
+    /// Load the good features even when some are rejected.
+    pub skip_invalid: bool,
+    /// Thresholds of the boundary quality report.
+    pub quality: QualityOptions,
+    /// The layer's source and licence, recorded when the load commits.
+    pub source: Option<&'a Source>,
+}
+
 /// Stages, checks and (unless refused) loads one layer's features.
 pub async fn load(
     client: &mut Client,
     rules: &Rules,
     rows: Vec<StagedRow>,
-    dry_run: bool,
-    skip_invalid: bool,
+    opts: LoadOptions<'_>,
     progress: &ProgressBar,
 ) -> Result<Loaded, LoadError> {
+    let LoadOptions {
+        dry_run,
+        skip_invalid,
+        quality: quality_opts,
+        source,
+    } = opts;
     let tx = client
         .transaction()
         .await
@@ -229,11 +253,14 @@ pub async fn load(
 
     if rules.in_region && rules.geom != GeomKind::None {
         tx.execute(
+            // A region outline is often coarser than its kelurahan (Bandung's differs by
+            // 4-5 km² each way), so touching any loaded kelurahan counts as inside too.
             "UPDATE import_staging s
              SET reject = 'outside the region (' ||
                  (SELECT string_agg(r.name || ' ' || r.code, ', ' ORDER BY r.code) FROM region r) || ')'
              WHERE s.reject IS NULL AND s.geom IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM region r WHERE ST_Intersects(r.geom, s.geom))",
+               AND NOT EXISTS (SELECT 1 FROM region r WHERE ST_Intersects(r.geom, s.geom))
+               AND NOT EXISTS (SELECT 1 FROM kelurahan k WHERE ST_Intersects(k.geom, s.geom))",
             &[],
         )
         .await
@@ -328,6 +355,39 @@ pub async fn load(
         }
     }
 
+    // Boundary layers: what is wrong with them, on the rows as they now stand in the table
+    // (inside this transaction, so a dry run reports the same).
+    let mut quality = None;
+    let mut quality_notes = Vec::new();
+    if let Some(layer) = quality::boundary_layer(rules.layer) {
+        progress.set_message("quality");
+        let staged: Vec<(String, i32, Option<i64>)> = tx
+            .query(
+                "SELECT props->>'code', idx, fid FROM import_staging
+                 WHERE reject IS NULL AND props->>'code' IS NOT NULL ORDER BY idx",
+                &[],
+            )
+            .await
+            .context("listing loaded boundaries")?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        if !staged.is_empty() {
+            let codes: Vec<String> = staged.iter().map(|s| s.0.clone()).collect();
+            let report = quality::check(&tx, layer, Some(&codes), quality_opts).await?;
+            for (code, index, fid) in &staged {
+                for reason in report.notes_for(code) {
+                    quality_notes.push(Noted {
+                        index: *index,
+                        fid: *fid,
+                        reason: format!("{code}: {reason}"),
+                    });
+                }
+            }
+            quality = Some(report);
+        }
+    }
+
     let noted = |rows: Vec<tokio_postgres::Row>| -> Vec<Noted> {
         rows.iter()
             .map(|r| Noted {
@@ -372,7 +432,12 @@ pub async fn load(
             repaired,
             rejected,
             committed: false,
+            quality,
+            quality_notes,
         });
+    }
+    if let Some(source) = source {
+        sources::upsert(&tx, rules.layer, source).await?;
     }
     tx.commit().await.context("committing the import")?;
     Ok(Loaded {
@@ -380,5 +445,7 @@ pub async fn load(
         repaired,
         rejected,
         committed: true,
+        quality,
+        quality_notes,
     })
 }

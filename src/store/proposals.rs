@@ -245,6 +245,82 @@ pub async fn history<C: GenericClient>(client: &C, id: i64) -> Result<Vec<Event>
         .collect())
 }
 
+/// An event of a published proposal in an area feed.
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaEvent {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub tracking_code: String,
+    pub title: String,
+    pub category: String,
+    pub description: String,
+    pub kelurahan_code: Option<String>,
+    pub support_count: i32,
+}
+
+/// The newest `limit` events of the published proposals of a kelurahan or kecamatan.
+pub async fn area_events<C: GenericClient>(
+    client: &C,
+    area_code: &str,
+    limit: i64,
+) -> Result<Vec<AreaEvent>, StoreError> {
+    let public = crate::domain::ProposalStatus::PUBLIC
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The statuses are constants of this build, never input.
+    let sql =
+        include_str!("../../sql/queries/feed_area_events.sql").replace("$PUBLIC_STATUSES", &public);
+    let rows = client
+        .query(&sql, &[&area_code, &limit])
+        .await
+        .context("reading an area's proposal events")?;
+    Ok(rows
+        .iter()
+        .map(|r| AreaEvent {
+            id: r.get(0),
+            at: r.get(1),
+            from_status: r.get(2),
+            to_status: r.get(3),
+            tracking_code: r.get(4),
+            title: r.get(5),
+            category: r.get(6),
+            description: r.get(7),
+            kelurahan_code: r.get(8),
+            support_count: r.get(9),
+        })
+        .collect())
+}
+
+/// The name of a kelurahan or kecamatan by its code, and which of the two it is.
+pub async fn area_name<C: GenericClient>(
+    client: &C,
+    code: &str,
+) -> Result<Option<(String, &'static str)>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT name, 'kelurahan' FROM kelurahan WHERE code = $1
+             UNION ALL SELECT name, 'kecamatan' FROM kecamatan WHERE code = $1",
+            &[&code],
+        )
+        .await
+        .context("looking an area up")?;
+    Ok(row.map(|r| {
+        let level: String = r.get(1);
+        (
+            r.get(0),
+            if level == "kelurahan" {
+                "kelurahan"
+            } else {
+                "kecamatan"
+            },
+        )
+    }))
+}
+
 /// The stored photo of a proposal: content type and bytes.
 pub async fn photo<C: GenericClient>(
     client: &C,

@@ -21,10 +21,12 @@ pub struct User {
     pub role: Role,
     pub area_code: Option<String>,
     pub home_kelurahan_code: Option<String>,
+    /// The partner a `mitra` account works for (only that role has one).
+    pub partner_code: Option<String>,
 }
 
 const USER_COLUMNS: &str =
-    "u.id, u.username, u.display_name, u.role, u.area_code, u.home_kelurahan_code";
+    "u.id, u.username, u.display_name, u.role, u.area_code, u.home_kelurahan_code, u.partner_code";
 
 fn user_from_row(row: &Row) -> User {
     let role: String = row.get(3);
@@ -32,10 +34,11 @@ fn user_from_row(row: &Row) -> User {
         id: row.get(0),
         username: row.get(1),
         display_name: row.get(2),
-        // The CHECK constraint admits only the five roles.
+        // The CHECK constraint admits only the roles of `Role`.
         role: Role::parse(&role).unwrap_or(Role::Resident),
         area_code: row.get(4),
         home_kelurahan_code: row.get(5),
+        partner_code: row.get(6),
     }
 }
 
@@ -49,6 +52,8 @@ pub struct NewUser {
     pub display_name: Option<String>,
     pub phone: Option<String>,
     pub home_kelurahan_code: Option<String>,
+    /// Required for `mitra`, absent for every other role.
+    pub partner_code: Option<String>,
 }
 
 /// Why an account could not be created or changed.
@@ -60,6 +65,10 @@ pub enum UserError {
     UnknownArea,
     #[error("user not found")]
     NotFound,
+    #[error("unknown partner code")]
+    UnknownPartner,
+    #[error("a mitra account needs a partner, and only a mitra account has one")]
+    PartnerMismatch,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -88,12 +97,13 @@ pub async fn create<C: GenericClient>(
             return Err(UserError::UnknownArea);
         }
     }
+    check_partner(tx, new.role, new.partner_code.as_deref()).await?;
     let result = tx
         .query_one(
             &format!(
                 "INSERT INTO app_user AS u (username, password_hash, role, area_code, display_name,
-                                           phone, home_kelurahan_code)
-                 VALUES (lower($1), $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
+                                           phone, home_kelurahan_code, partner_code)
+                 VALUES (lower($1), $2, $3, $4, $5, $6, $7, $8) RETURNING {USER_COLUMNS}"
             ),
             &[
                 &new.username,
@@ -103,6 +113,7 @@ pub async fn create<C: GenericClient>(
                 &new.display_name,
                 &new.phone,
                 &new.home_kelurahan_code,
+                &new.partner_code,
             ],
         )
         .await;
@@ -130,7 +141,10 @@ pub async fn create<C: GenericClient>(
         "user",
         &user.id.to_string(),
         None,
-        Some(json!({"username": user.username, "role": user.role, "area_code": user.area_code})),
+        Some(
+            json!({"username": user.username, "role": user.role, "area_code": user.area_code,
+                    "partner_code": user.partner_code}),
+        ),
     )
     .await?;
     Ok(user)
@@ -151,7 +165,7 @@ pub async fn find_for_login<C: GenericClient>(
         )
         .await
         .context("looking up an account")?;
-    Ok(row.map(|r| (user_from_row(&r), r.get(6))))
+    Ok(row.map(|r| (user_from_row(&r), r.get(7))))
 }
 
 /// The password hash of an account.
@@ -201,12 +215,33 @@ pub async fn set_password<C: GenericClient>(
     .await
 }
 
-/// Changes the role and area of an account, with before and after in the audit log.
+/// Checks the partner of a new or changed account: a `mitra` names an existing partner, no
+/// other role names one.
+async fn check_partner<C: GenericClient>(
+    client: &C,
+    role: Role,
+    partner_code: Option<&str>,
+) -> Result<(), UserError> {
+    match (role == Role::Mitra, partner_code) {
+        (true, Some(code)) => {
+            let found = client
+                .query_opt("SELECT 1 FROM partner WHERE code = $1", &[&code])
+                .await
+                .context("checking a partner code")?;
+            found.map(|_| ()).ok_or(UserError::UnknownPartner)
+        }
+        (false, None) => Ok(()),
+        _ => Err(UserError::PartnerMismatch),
+    }
+}
+
+/// Changes the role, area and partner of an account, with before and after in the audit log.
 pub async fn set_role<C: GenericClient>(
     tx: &C,
     user_id: i64,
     role: Role,
     area_code: Option<&str>,
+    partner_code: Option<&str>,
     actor: &Actor,
 ) -> Result<User, UserError> {
     if let Some(area) = area_code {
@@ -214,22 +249,24 @@ pub async fn set_role<C: GenericClient>(
             return Err(UserError::UnknownArea);
         }
     }
+    check_partner(tx, role, partner_code).await?;
     let before = tx
         .query_opt(
-            "SELECT role, area_code FROM app_user WHERE id = $1 FOR UPDATE",
+            "SELECT role, area_code, partner_code FROM app_user WHERE id = $1 FOR UPDATE",
             &[&user_id],
         )
         .await
         .context("locking an account")?
         .ok_or(UserError::NotFound)?;
-    let (old_role, old_area): (String, Option<String>) = (before.get(0), before.get(1));
+    let (old_role, old_area, old_partner): (String, Option<String>, Option<String>) =
+        (before.get(0), before.get(1), before.get(2));
     let row = tx
         .query_one(
             &format!(
-                "UPDATE app_user AS u SET role = $2, area_code = $3 WHERE id = $1
+                "UPDATE app_user AS u SET role = $2, area_code = $3, partner_code = $4 WHERE id = $1
                  RETURNING {USER_COLUMNS}"
             ),
-            &[&user_id, &role.as_str(), &area_code],
+            &[&user_id, &role.as_str(), &area_code, &partner_code],
         )
         .await
         .context("changing a role")?;
@@ -240,8 +277,9 @@ pub async fn set_role<C: GenericClient>(
         "user.role",
         "user",
         &user_id.to_string(),
-        Some(json!({"role": old_role, "area_code": old_area})),
-        Some(json!({"role": user.role, "area_code": user.area_code})),
+        Some(json!({"role": old_role, "area_code": old_area, "partner_code": old_partner})),
+        Some(json!({"role": user.role, "area_code": user.area_code,
+                    "partner_code": user.partner_code})),
     )
     .await?;
     Ok(user)
@@ -288,7 +326,7 @@ pub async fn session_user<C: GenericClient>(
         .query_opt(&stmt, &[&id_hash])
         .await
         .context("looking up a session")?;
-    Ok(row.map(|r| (user_from_row(&r), r.get(6))))
+    Ok(row.map(|r| (user_from_row(&r), r.get(7))))
 }
 
 /// Ends a session.

@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod mvt;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -276,6 +278,8 @@ pub async fn serve_with(db: TestDb, tune: impl FnOnce(&mut ServeConfig)) -> Test
     let pool = db.pool();
     let mut config = ServeConfig {
         static_dir: repo_root().join("map-ui/dist"),
+        // Off unless a test asks: a background run would race tests that count or pick runs.
+        live_gap: false,
         ..ServeConfig::default()
     };
     tune(&mut config);

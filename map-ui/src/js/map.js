@@ -1,14 +1,23 @@
 // The map: one MapLibre instance, our vector tiles (/tiles/sigap) as the only required source,
-// an optional raster basemap from config.json or ?basemap=URL, and the always-visible legend.
+// a basemap under them (basemap.js: what the server's /config.json or ?basemap=… names), and the
+// always-visible legend.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
 import { t } from './i18n.js';
-import { STATUS_COLOURS, NO_DATA } from './scales.js';
+import { STATUS_COLOURS, FACILITY_COLOURS, NO_DATA } from './scales.js';
+import { loadBasemap, watchBasemap } from './basemap.js';
 
 const BANDUNG = { center: [107.61, -6.91], zoom: 11.3 };
 
 function statusColour() {
   const e = ['match', ['get', 'status']];
   for (const [k, v] of Object.entries(STATUS_COLOURS)) e.push(k, v);
+  e.push('#999999');
+  return e;
+}
+
+function facilityColour() {
+  const e = ['match', ['get', 'category']];
+  for (const [k, v] of Object.entries(FACILITY_COLOURS)) e.push(k, v);
   e.push('#999999');
   return e;
 }
@@ -26,30 +35,19 @@ async function tileSource() {
     maxzoom: Math.min(tj?.maxzoom ?? 14, 16),
   };
   if (Array.isArray(tj?.bounds)) src.bounds = tj.bounds;
+  // Where the data comes from and its licences (boundaries, OpenStreetMap facilities): the
+  // attribution control shows it.
+  if (tj?.attribution) src.attribution = tj.attribution;
   return { src, tj };
 }
 
-async function basemap() {
-  const q = new URLSearchParams(location.search).get('basemap');
-  let cfg = {};
-  try {
-    cfg = await fetch('config.json').then((r) => (r.ok ? r.json() : {}));
-  } catch {
-    cfg = {};
-  }
-  const url = q || cfg.basemap_tiles;
-  if (!url) return null;
-  return { type: 'raster', tiles: [url], tileSize: 256, attribution: cfg.basemap_attribution || '' };
-}
-
 export async function createMap(container) {
-  const [{ src, tj }, base] = await Promise.all([tileSource(), basemap()]);
+  const [{ src, tj }, base] = await Promise.all([tileSource(), loadBasemap(maplibregl)]);
   const sources = { sigap: src, pins: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } } };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#f2efe9' } }];
-  if (base) {
-    sources.basemap = base;
-    layers.push({ id: 'basemap', type: 'raster', source: 'basemap' });
-  }
+  // The basemap goes first: every SIGAP layer draws over it.
+  Object.assign(sources, base.sources);
+  layers.push(...base.layers);
   const S = { source: 'sigap' };
   layers.push(
     { id: 'kel-fill', type: 'fill', ...S, 'source-layer': 'kelurahan', paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
@@ -60,12 +58,13 @@ export async function createMap(container) {
     { id: 'kel-line', type: 'line', ...S, 'source-layer': 'kelurahan', paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } },
     { id: 'kec-line', type: 'line', ...S, 'source-layer': 'kecamatan', paint: { 'line-color': '#222222', 'line-width': 1.8 } },
     { id: 'kel-selected', type: 'line', ...S, 'source-layer': 'kelurahan', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#ff2d55', 'line-width': 3 } },
+    { id: 'facilities', type: 'circle', ...S, 'source-layer': 'facilities', layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 6], 'circle-color': facilityColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
     { id: 'proposals', type: 'circle', ...S, 'source-layer': 'proposals', layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 15, 7], 'circle-color': statusColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
     { id: 'pins', type: 'circle', source: 'pins', paint: { 'circle-radius': ['coalesce', ['get', 'radius'], 9], 'circle-color': ['coalesce', ['get', 'colour'], '#ff2d55'], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
   );
   const opts = {
     container,
-    style: { version: 8, sources, layers },
+    style: { version: 8, sources, layers, ...base.style },
     ...BANDUNG,
     attributionControl: false,
     cooperativeGestures: false,
@@ -75,14 +74,17 @@ export async function createMap(container) {
   if (Array.isArray(tj?.bounds)) opts.bounds = tj.bounds;
   const map = new maplibregl.Map(opts);
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  // The attribution carries the "boundaries are approximate" note; rebuilt on a language switch.
+  // The attribution carries the sample-data note (real boundaries, fictional programs) beside
+  // the sources of the tiles; rebuilt on a language switch.
   let attribution = null;
   map.setNote = () => {
     if (attribution) map.removeControl(attribution);
-    attribution = new maplibregl.AttributionControl({ compact: false, customAttribution: t('map.approx_note') });
+    attribution = new maplibregl.AttributionControl({ compact: false, customAttribution: [...base.attribution, t('map.approx_note')] });
     map.addControl(attribution, 'bottom-right');
     map.getCanvas().setAttribute('aria-label', t('map.label'));
+    basemapNote.update();
   };
+  const basemapNote = watchBasemap(map, container.parentElement || container, base);
   map.setNote();
   let version = 0;
   map.sigapRefresh = () => {
@@ -93,7 +95,7 @@ export async function createMap(container) {
   map.neutral = () => {
     map.setPaintProperty('kel-fill', 'fill-color', '#e6e1d6');
     map.setLayoutProperty('gap-fill', 'visibility', 'none');
-    for (const id of ['gap-cells', 'coverage-fill', 'coverage-line']) map.setLayoutProperty(id, 'visibility', 'none');
+    for (const id of ['gap-cells', 'coverage-fill', 'coverage-line', 'facilities']) map.setLayoutProperty(id, 'visibility', 'none');
     for (const id of ['kel-line']) map.setPaintProperty(id, 'line-color', '#9a9a9a');
   };
   map.setPins = (features) => map.getSource('pins').setData({ type: 'FeatureCollection', features });

@@ -46,3 +46,12 @@ export function stepClasses(breaks, colours, min, max) {
     to: edges[i + 1],
   }));
 }
+
+/** Facility categories (OpenStreetMap reference layer), distinct from the status colours. */
+export const FACILITY_COLOURS = {
+  puskesmas: '#d62728',
+  hospital: '#9467bd',
+  clinic: '#e377c2',
+  school: '#1f77b4',
+  university: '#17becf',
+};

@@ -1,10 +1,10 @@
 // Peta Cakupan: where programs reach, for planners. Choropleth, program filters, the as-of date,
 // the latest gap run's cells, and a kelurahan panel built from the OGC items endpoints.
-import { ogcItems } from '../api.js';
+import { get, ogcItems } from '../api.js';
 import { field, h, fill, add } from '../dom.js';
 import { fmtDate, fmtIdr, fmtNum, has, label, t } from '../i18n.js';
 import { bbox, intersects } from '../geo.js';
-import { CIVIDIS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
+import { CIVIDIS, FACILITY_COLOURS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
 
 const PROGRAM_TYPES = ['pelatihan_pertanian', 'pelatihan_kerja', 'ukm', 'infrastruktur', 'pendampingan', 'lainnya'];
 const PARTNER_TYPES = ['pemerintah', 'lsm', 'swasta', 'komunitas'];
@@ -13,7 +13,7 @@ const DAY_MS = 86400000;
 // Data shared across mounts (fetched once per page load).
 const cache = { kel: null, gap: null, cov: null, cells: null };
 // What the planner chose, kept across view switches and language changes.
-const state = { metric: 'low_income', programType: '', partnerType: '', date: new Date().toISOString().slice(0, 10), showCoverage: true, showCells: false, showProposals: false, selected: null };
+const state = { metric: 'low_income', programType: '', partnerType: '', date: new Date().toISOString().slice(0, 10), showCoverage: true, showCells: false, showProposals: false, showFacilities: false, selected: null };
 
 async function load(name, collection) {
   if (!cache[name]) cache[name] = ogcItems(collection).catch(() => []);
@@ -64,7 +64,9 @@ export default {
     const map = app.map;
     const handlers = [];
     const on = (ev, layer, fn) => { map.on(ev, layer, fn); handlers.push([ev, layer, fn]); };
+    let watch = null;
     this.unmount = () => {
+      clearInterval(watch);
       for (const [ev, layer, fn] of handlers) map.off(ev, layer, fn);
       map.setFilter('kel-selected', ['==', ['get', 'code'], '']);
       map.setLayoutProperty('gap-cells', 'visibility', 'none');
@@ -96,6 +98,7 @@ export default {
       check('showCoverage', t('cov.show_coverage')),
       check('showCells', t('cov.show_cells')),
       check('showProposals', t('cov.show_proposals')),
+      check('showFacilities', t('cov.show_facilities')),
       note,
       ...field(t('kel.heading', { name: '' }).trim(), kelSel),
       detail,
@@ -107,6 +110,23 @@ export default {
     const covFactor = covKey && /fraction/.test(covKey) ? 100 : 1;
     const scoreKey = gapKey(gap, /^gap_score$/, /^score$/, /gap.*score/);
     if (gap.length === 0) note.textContent = t('cov.no_gap_run');
+    // The live run the map shows, its date and when it last took in a change, so nobody mistakes
+    // an old picture for today's. When the server has a newer live run, redraw with it.
+    const shownRun = await get('/api/analysis/gap/latest').catch(() => null);
+    if (gap.length > 0) {
+      const asOf = gap.map((f) => f.properties.as_of).filter(Boolean).sort().pop();
+      const at = shownRun?.created_at ? new Date(shownRun.created_at) : null;
+      const time = at ? at.toLocaleTimeString(document.documentElement.lang === 'en' ? 'en-GB' : 'id-ID', { hour: '2-digit', minute: '2-digit' }) : '';
+      if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf), time });
+    }
+    watch = setInterval(async () => {
+      const now = await get('/api/analysis/gap/latest').catch(() => null);
+      if (!now?.id || now.id === shownRun?.id) return;
+      cache.gap = null;
+      cache.cells = null;
+      map.sigapRefresh();
+      app.rerender();
+    }, 15000);
 
     // The slider runs from the earliest program start to the latest end (or today).
     const starts = cov.map((f) => Date.parse(f.properties.valid_from)).filter(Number.isFinite);
@@ -168,11 +188,18 @@ export default {
       for (const id of ['coverage-fill', 'coverage-line']) map.setLayoutProperty(id, 'visibility', state.showCoverage ? 'visible' : 'none');
       map.setLayoutProperty('gap-cells', 'visibility', state.showCells ? 'visible' : 'none');
       map.setLayoutProperty('proposals', 'visibility', state.showProposals ? 'visible' : 'none');
+      map.setLayoutProperty('facilities', 'visibility', state.showFacilities ? 'visible' : 'none');
       if (state.showCells) cellsStyle();
       const lines = [{ colour: '#222222', text: t('legend.kecamatan'), kind: 'line' }, { colour: '#ffffff', text: t('legend.kelurahan'), kind: 'wline' }];
       if (state.showCoverage) lines.push({ colour: '#555555', text: t('legend.coverage_area'), kind: 'dash' });
       if (state.showCells) lines.push({ colour: VIRIDIS[4], text: t('legend.gap_cells') });
       legend.push({ items: lines });
+      if (state.showFacilities) {
+        legend.push({
+          title: t('legend.facilities'),
+          items: Object.entries(FACILITY_COLOURS).map(([k, colour]) => ({ colour, text: t(`facility.${k}`), kind: 'dot' })),
+        });
+      }
       app.setLegend(legend);
       if (state.selected) showKelurahan(state.selected, false);
     }

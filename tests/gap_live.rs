@@ -1,0 +1,284 @@
+//! The live gap analysis: after any sequence of edits to its inputs, the public run catches up
+//! by itself and equals a fresh batch run field by field; its tiles are never stale; a dated run
+//! never replaces it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use sigap::analysis::gap::GapParams;
+use sigap::analysis::run;
+use sigap::store::gap as gap_store;
+
+use common::mvt::tile_of;
+use common::{count, serve_with, TestApp, TestDb};
+
+async fn live_app() -> TestApp {
+    serve_with(TestDb::new(true).await, |c| {
+        c.live_gap = true;
+        c.live_gap_debounce_ms = 30;
+    })
+    .await
+}
+
+/// Waits (bounded) until the public run includes every logged change; returns its id.
+async fn caught_up(app: &TestApp) -> i64 {
+    let started = Instant::now();
+    loop {
+        let (last, _) = gap_store::change_mark(&app.pool).await.unwrap();
+        if let Some(run) = gap_store::latest_default_run(&app.pool).await.unwrap() {
+            if run.changes_through.unwrap_or(0) >= last && run.live {
+                return run.id;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the live run did not catch up with change {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One edit of the analysis' inputs, with its random choices.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// A new coverage circle of `radius_m` around the point of the n-th kelurahan.
+    AddCoverage { kel: usize, radius_m: f64 },
+    /// The n-th coverage area ends yesterday.
+    EndCoverage { n: usize },
+    /// The n-th coverage area is deleted.
+    DeleteCoverage { n: usize },
+    /// The n-th kelurahan's low-income households change to `share` of its households.
+    Households { kel: usize, share: f64 },
+    /// The n-th puskesmas moves (its rule-drawn coverage follows).
+    MoveFacility { n: usize, dx: f64, dy: f64 },
+    /// The n-th proposal waiting for verification is published (demand changes).
+    Publish { n: usize },
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (0usize..151, 200.0f64..1500.0)
+            .prop_map(|(kel, radius_m)| Edit::AddCoverage { kel, radius_m }),
+        (0usize..60).prop_map(|n| Edit::EndCoverage { n }),
+        (0usize..60).prop_map(|n| Edit::DeleteCoverage { n }),
+        (0usize..151, 0.0f64..1.0).prop_map(|(kel, share)| Edit::Households { kel, share }),
+        (0usize..25, -0.01f64..0.01, -0.01f64..0.01).prop_map(|(n, dx, dy)| Edit::MoveFacility {
+            n,
+            dx,
+            dy
+        }),
+        (0usize..40).prop_map(|n| Edit::Publish { n }),
+    ]
+}
+
+async fn apply(app: &TestApp, e: &Edit) {
+    let client = app.pool.get().await.unwrap();
+    let (sql, n): (&str, i64) = match e {
+        Edit::AddCoverage { kel, radius_m } => {
+            client
+                .execute(
+                    "INSERT INTO coverage (code, program_code, site, radius_m, geom, valid_from, valid_to)
+                     SELECT 'live-' || gen_random_uuid(), (SELECT code FROM program ORDER BY code LIMIT 1),
+                            ST_PointOnSurface(k.geom), $2, ST_Multi(ST_Buffer(ST_PointOnSurface(k.geom), 0.001)),
+                            current_date - 30, current_date + 30
+                     FROM kelurahan k ORDER BY k.code OFFSET $1 LIMIT 1",
+                    &[&(*kel as i64), radius_m],
+                )
+                .await
+                .unwrap();
+            return;
+        }
+        Edit::EndCoverage { n } => (
+            "UPDATE coverage SET valid_to = greatest(valid_from, current_date - 1)
+             WHERE id = (SELECT id FROM coverage WHERE rule_code IS NULL ORDER BY id OFFSET $1 LIMIT 1)",
+            *n as i64,
+        ),
+        Edit::DeleteCoverage { n } => (
+            "DELETE FROM coverage
+             WHERE id = (SELECT id FROM coverage WHERE rule_code IS NULL ORDER BY id OFFSET $1 LIMIT 1)",
+            *n as i64,
+        ),
+        Edit::Households { kel, share } => {
+            client
+                .execute(
+                    "UPDATE indicator SET low_income_households = floor(households * $2::float8)::bigint
+                     WHERE households IS NOT NULL AND kelurahan_code =
+                           (SELECT code FROM kelurahan ORDER BY code OFFSET $1 LIMIT 1)",
+                    &[&(*kel as i64), share],
+                )
+                .await
+                .unwrap();
+            return;
+        }
+        Edit::MoveFacility { n, dx, dy } => {
+            client
+                .execute(
+                    "UPDATE facility SET geom = ST_Translate(geom, $2, $3)
+                     WHERE id = (SELECT id FROM facility WHERE category = 'puskesmas'
+                                 ORDER BY id OFFSET $1 LIMIT 1)",
+                    &[&(*n as i64), dx, dy],
+                )
+                .await
+                .unwrap();
+            return;
+        }
+        Edit::Publish { n } => (
+            "UPDATE proposal SET status = 'diverifikasi'
+             WHERE id = (SELECT id FROM proposal WHERE status = 'diajukan' ORDER BY id OFFSET $1 LIMIT 1)",
+            *n as i64,
+        ),
+    };
+    client.execute(sql, &[&n]).await.unwrap();
+}
+
+/// Every row of a run's per-kelurahan, per-kecamatan and per-cell results, without the run id,
+/// as text (numbers rounded to 1e-9 so that only real differences show).
+async fn results(app: &TestApp, run_id: i64) -> Vec<String> {
+    let client = app.pool.get().await.unwrap();
+    let mut out = Vec::new();
+    for (table, key) in [
+        ("gap_kelurahan", "kelurahan_code"),
+        ("gap_kecamatan", "kecamatan_code"),
+        ("gap_cell", "cell_i, cell_j"),
+    ] {
+        let sql = format!(
+            "SELECT (SELECT string_agg(
+                        CASE WHEN jsonb_typeof(v) = 'number'
+                             THEN k || '=' || round((v::text)::numeric, 9)::text
+                             ELSE k || '=' || v::text END, ',' ORDER BY k)
+                     FROM jsonb_each(to_jsonb(t) - 'run_id') AS e(k, v))
+             FROM {table} t WHERE run_id = $1 ORDER BY {key}"
+        );
+        for r in client.query(&sql, &[&run_id]).await.unwrap() {
+            out.push(format!("{table}: {}", r.get::<_, String>(0)));
+        }
+    }
+    out
+}
+
+async fn live_equals_batch(edits: Vec<Edit>) {
+    let app = live_app().await;
+    caught_up(&app).await;
+    for e in &edits {
+        apply(&app, e).await;
+    }
+    let live = caught_up(&app).await;
+    let (_, today) = gap_store::change_mark(&app.pool).await.unwrap();
+    let batch = run::run(&app.pool, &GapParams::defaults(today), &|_, _| {})
+        .await
+        .unwrap()
+        .id;
+    assert_ne!(live, batch);
+    let (a, b) = (results(&app, live).await, results(&app, batch).await);
+    assert!(!a.is_empty());
+    assert_eq!(a.len(), b.len(), "after {edits:?}");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "after {edits:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn the_live_run_equals_a_fresh_batch_run_after_any_edits(edits in prop::collection::vec(edit(), 1..6)) {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(live_equals_batch(edits));
+    }
+}
+
+/// The run ids in a decoded gap_kelurahan tile (`ogrinfo -al` prints each feature's fields).
+fn run_ids(info: &str) -> Vec<i64> {
+    info.lines()
+        .filter_map(|l| l.trim().strip_prefix("run_id (Integer) = "))
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+async fn gap_tile(app: &TestApp, t: (u32, u32, u32)) -> (String, Vec<i64>) {
+    let res = app
+        .http
+        .get(app.url(&format!("/tiles/gap_kelurahan/{}/{}/{}.mvt", t.0, t.1, t.2)))
+        .send()
+        .await
+        .unwrap();
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let bytes = res.bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{}/{}/{}.pbf", t.0, t.1, t.2));
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let out = common::gdal_tool(
+        "ogrinfo",
+        &["-ro", "-al", "-oo", "CLIP=NO", path.to_str().unwrap()],
+    )
+    .await;
+    (etag, run_ids(&String::from_utf8_lossy(&out.stdout)))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
+    let app = live_app().await;
+    let first = caught_up(&app).await;
+    let t = tile_of(107.61, -6.91, 12);
+    let (etag, ids) = gap_tile(&app, t).await;
+    assert!(
+        !ids.is_empty() && ids.iter().all(|&i| i == first),
+        "{ids:?} vs {first}"
+    );
+
+    // A new coverage area: the live run follows, and the cached tile with it.
+    apply(
+        &app,
+        &Edit::AddCoverage {
+            kel: 40,
+            radius_m: 900.0,
+        },
+    )
+    .await;
+    let second = caught_up(&app).await;
+    assert!(second > first);
+    let (etag2, ids) = gap_tile(&app, t).await;
+    assert_ne!(etag, etag2, "the gap tile changed with the run");
+    assert!(ids.iter().all(|&i| i == second), "{ids:?} vs {second}");
+    // The superseded run of the same day is gone; one live run per day stays.
+    assert_eq!(
+        count(&app.pool, "SELECT count(*) FROM gap_run WHERE live").await,
+        1
+    );
+
+    // A planner's dated run is kept and readable by id, but the public run stays the live one.
+    let dated = run::run(
+        &app.pool,
+        &GapParams::defaults(chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap()),
+        &|_, _| {},
+    )
+    .await
+    .unwrap()
+    .id;
+    let latest: serde_json::Value = app
+        .http
+        .get(app.url("/api/analysis/gap/latest"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(latest["id"], second);
+    assert_eq!(latest["live"], true);
+    assert!(latest["changes_through"].as_i64().unwrap() > 0);
+    let (_, ids) = gap_tile(&app, t).await;
+    assert!(ids.iter().all(|&i| i == second));
+    let dated_read = app
+        .http
+        .get(app.url(&format!("/api/analysis/gap/{dated}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dated_read.status(), 200);
+}
