@@ -1,7 +1,8 @@
-//! Work isolation against a real PostGIS: a dozen export requests stuck on a locked table
+//! Work isolation against a real PostGIS. A dozen export requests stuck on a locked table
 //! cannot starve tiles, items, submissions or health checks. Two exports run (the slow-kind
 //! limit), the other ten are answered 503 problem+json with Retry-After, everything else is
-//! served meanwhile, and the two finish when the lock goes.
+//! served meanwhile, and the two finish when the lock goes. And a stuck query ends at its
+//! kind's statement timeout.
 
 mod common;
 mod fixture;
@@ -104,4 +105,35 @@ async fn a_dozen_stuck_exports_cannot_starve_the_rest() {
         let (status, _, _) = e.await.unwrap();
         assert_eq!(status, StatusCode::OK);
     }
+}
+
+/// Each kind has its own statement timeout: a tile whose query is stuck behind a lock is
+/// answered 503 with Retry-After once the tiles' timeout (10 s) runs out, not held for as long
+/// as the lock lasts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stuck_tile_query_ends_at_the_tiles_statement_timeout() {
+    let app = spawn(|_| {}).await;
+    let mut locker = app.pool.get().await.expect("client");
+    let lock = locker.transaction().await.expect("begin");
+    lock.batch_execute("LOCK TABLE kecamatan IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    let tile = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        app.http.get(app.url(&tile_at(IN_SCOPE, 12))).send(),
+    )
+    .await
+    .expect("the tile request outlived its statement timeout")
+    .unwrap();
+    assert_eq!(tile.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(tile.headers().contains_key("retry-after"));
+    // The lock is still held: the timeout ended the query, not the lock.
+    lock.rollback().await.expect("unlock");
+    let again = app
+        .http
+        .get(app.url(&tile_at(IN_SCOPE, 12)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
 }

@@ -5,7 +5,9 @@
 //! limit of concurrent requests and wait at most [`SLOW_WAIT`] for a place; fast kinds (tiles,
 //! items, writes) each have a larger limit and wait at most [`FAST_WAIT`]. A request that finds
 //! its kind saturated is answered 503 problem+json with `Retry-After`. Health checks are never
-//! limited.
+//! limited. Each kind also has its own `statement_timeout` ([`Kind::statement_timeout_ms`]),
+//! set on every connection checked out for the request; a query that outlasts it is answered
+//! 503 with `Retry-After`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, Msg};
+use crate::store::STATEMENT_TIMEOUT_MS;
 
 /// Concurrent requests of each slow kind (exports, analysis).
 pub const SLOW_LIMIT: usize = 2;
@@ -56,6 +59,17 @@ impl Kind {
             }
             (&Method::GET | &Method::HEAD | &Method::OPTIONS, _) => Kind::Items,
             _ => Kind::Writes,
+        }
+    }
+
+    /// The `statement_timeout` of this kind of work, in milliseconds.
+    pub fn statement_timeout_ms(self) -> u32 {
+        match self {
+            Kind::Health => 5_000,
+            Kind::Tiles => 10_000,
+            Kind::Items | Kind::Writes => 30_000,
+            Kind::Exports => 120_000,
+            Kind::Analysis => 600_000,
         }
     }
 
@@ -132,14 +146,15 @@ fn saturated(kind: Kind) -> Response {
 /// Middleware: holds a place of the request's kind while it runs.
 pub async fn layer(limits: Arc<WorkLimits>, req: Request, next: Next) -> Response {
     let kind = Kind::of(req.method(), req.uri().path(), req.uri().query());
+    let timeout = kind.statement_timeout_ms();
     let Some((semaphore, wait)) = limits.semaphore(kind) else {
-        return next.run(req).await;
+        return STATEMENT_TIMEOUT_MS.scope(timeout, next.run(req)).await;
     };
     let permit = match tokio::time::timeout(wait, semaphore.acquire()).await {
         Ok(Ok(permit)) => permit,
         _ => return saturated(kind),
     };
-    let res = next.run(req).await;
+    let res = STATEMENT_TIMEOUT_MS.scope(timeout, next.run(req)).await;
     drop(permit);
     res
 }

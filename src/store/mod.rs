@@ -51,10 +51,11 @@ impl StoreError {
             StoreError::Postgres { source, .. } => {
                 // Class 08 (connection exception) and 57P01–57P03 (the server is shutting
                 // down, crashed or starting): the query may arrive before the closed socket.
+                // 57014: the statement timeout of its kind of work ran out (or it was cancelled).
                 source.is_closed()
                     || source.code().is_some_and(|c| {
                         c.code().starts_with("08")
-                            || matches!(c.code(), "57P01" | "57P02" | "57P03")
+                            || matches!(c.code(), "57P01" | "57P02" | "57P03" | "57014")
                     })
             }
             _ => false,
@@ -79,6 +80,27 @@ impl<T> Context<T> for Result<T, tokio_postgres::Error> {
     fn context(self, context: &'static str) -> Result<T, StoreError> {
         self.map_err(|source| StoreError::Postgres { context, source })
     }
+}
+
+tokio::task_local! {
+    /// The `statement_timeout` (ms) for the work this task does: set per kind of request by the
+    /// API (`api::isolation`); connections checked out outside it (the CLI, background tasks)
+    /// get none (0).
+    pub static STATEMENT_TIMEOUT_MS: u32;
+}
+
+/// Sets the connection's `statement_timeout` to the checking-out task's, on every checkout (a
+/// pooled connection keeps the setting of its previous user otherwise).
+fn statement_timeout_hook() -> deadpool_postgres::Hook {
+    deadpool_postgres::Hook::async_fn(|client, _| {
+        Box::pin(async move {
+            let ms = STATEMENT_TIMEOUT_MS.try_with(|ms| *ms).unwrap_or(0);
+            client
+                .batch_execute(&format!("SET statement_timeout = {ms}"))
+                .await
+                .map_err(deadpool_postgres::HookError::Backend)
+        })
+    })
 }
 
 /// How long a request waits for a free pooled connection before it is answered 503.
@@ -111,6 +133,8 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
         .wait_timeout(Some(POOL_WAIT))
         .create_timeout(Some(CONNECT_TIMEOUT))
         .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .post_create(statement_timeout_hook())
+        .post_recycle(statement_timeout_hook())
         .build()
         .map_err(|e| StoreError::Config(e.to_string()))
 }
