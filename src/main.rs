@@ -91,6 +91,9 @@ enum Command {
         /// A link to the licence text.
         #[arg(long, requires = "license")]
         license_url: Option<String>,
+        /// Most vertices one feature may have (default 1,000,000); larger ones are rejected.
+        #[arg(long)]
+        max_vertices: Option<usize>,
     },
     /// Report what is wrong with the loaded boundaries (region, kecamatan, kelurahan): overlaps
     /// between neighbours, slivers and holes, parts outside the parent. Exit 0 either way.
@@ -123,6 +126,16 @@ enum Command {
     Budget {
         #[command(subcommand)]
         command: BudgetCommand,
+    },
+    /// Write the whole database to FILE (pg_dump custom format); see docs/operations.md.
+    Backup {
+        /// The backup file to write.
+        file: PathBuf,
+    },
+    /// Load a backup made by `sigap backup` into an empty database, in one transaction.
+    Restore {
+        /// The backup file to read.
+        file: PathBuf,
     },
 }
 
@@ -275,17 +288,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(cfg) => {
             let addr = cfg.addr;
-            let app = sigap::app(AppState::new(pool, &cli.db, cfg));
+            let app = sigap::app(AppState::new(pool.clone(), &cli.db, cfg));
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
             tracing::info!(%addr, "SIGAP is serving");
-            axum::serve(
+            // On SIGTERM/SIGINT: stop accepting, let requests in flight finish for at most
+            // SHUTDOWN_GRACE, then close the pool and exit.
+            let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+            let server = axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
             )
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                let _ = stopping_tx.send(true);
+            });
+            let grace = async {
+                let _ = stopping.wait_for(|s| *s).await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            };
+            tokio::select! {
+                served = server => served?,
+                () = grace => tracing::warn!(
+                    grace_s = SHUTDOWN_GRACE.as_secs(),
+                    "requests still in flight after the grace period; stopping anyway"
+                ),
+            }
+            pool.close();
             tracing::info!("stopped");
         }
         Command::Migrate { dir } => {
@@ -314,6 +344,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             attribution,
             license,
             license_url,
+            max_vertices,
         } => {
             let source = match (attribution, license) {
                 (Some(attribution), Some(license)) => Some(import::Source {
@@ -332,6 +363,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 skip_invalid,
                 progress: true,
                 quality: quality.options(),
+                max_vertices,
             };
             let report = import::import_file(&pool, &file, &layer, &opts).await?;
             println!("{report}");
@@ -481,6 +513,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Gap { command } => return run_gap(&pool, command).await,
+        Command::Backup { file } => {
+            store::backup::backup(&cli.db, &file).await?;
+            println!("backup written to {}", file.display());
+        }
+        Command::Restore { file } => {
+            let client = pool.get().await.context("cannot connect to the database")?;
+            store::backup::restore(&cli.db, &client, &file).await?;
+            println!("restored {}", file.display());
+        }
         Command::Budget {
             command:
                 BudgetCommand::Solve {
@@ -678,6 +719,9 @@ async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow:
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// How long requests in flight may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

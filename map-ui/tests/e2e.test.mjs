@@ -96,7 +96,10 @@ describe('map', () => {
     const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
     await page.setInputFiles('#proposal-form [name=photo]', { name: 'foto.png', mimeType: 'image/png', buffer: png });
     await page.waitForSelector('#nearby h3');
+    // The submission carries an Idempotency-Key, so a retry after a lost answer cannot double it.
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/proposals');
     await page.click('#send-btn');
+    assert.match((await sent).headers()['idempotency-key'] || '', /^[0-9a-f-]{32,36}$/);
     await page.waitForSelector('#tracking-code');
     submitted.code = (await page.textContent('#tracking-code')).trim();
     assert.ok(submitted.code.length >= 6, `tracking code ${submitted.code}`);

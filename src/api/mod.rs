@@ -7,7 +7,9 @@ mod budget;
 mod compression;
 mod feeds;
 mod health;
+pub mod idempotency;
 pub mod input;
+pub mod isolation;
 mod ogc;
 mod ogc_export;
 mod ogc_html;
@@ -44,6 +46,10 @@ pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
     let index = static_dir.join("index.html");
     let body_limit = state.config.body_limit_bytes;
+    let work = std::sync::Arc::new(isolation::WorkLimits::new(
+        state.pool.status().max_size,
+        isolation::SLOW_LIMIT,
+    ));
     // Unknown API paths answer problem+json; any other path is the map's (a single-page app).
     let api_not_found = Router::new()
         .route("/api/{*rest}", any(error::not_found_fallback))
@@ -66,6 +72,13 @@ pub fn app(state: AppState) -> Router {
         .merge(progress::router())
         .merge(api_not_found)
         .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(middleware::from_fn(move |req, next| {
+            isolation::layer(work.clone(), req, next)
+        }))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(compression::layer())
         .layer(middleware::from_fn(compression::etag_per_encoding))

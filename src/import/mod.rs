@@ -6,6 +6,7 @@
 //! polygons are repaired with ST_MakeValid when the repair is still a polygon, and the report says
 //! so.
 
+pub mod check;
 pub mod export;
 pub mod layers;
 mod read;
@@ -43,6 +44,8 @@ pub struct ImportOptions {
     /// Where the data comes from and its licence, recorded for the layer and shown wherever it
     /// is served or exported.
     pub source: Option<Source>,
+    /// Most vertices one feature may have; [`check::DEFAULT_MAX_VERTICES`] when unset.
+    pub max_vertices: Option<usize>,
 }
 
 /// One feature the report names.

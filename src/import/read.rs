@@ -10,6 +10,7 @@ use gdal::vector::{FieldValue, LayerAccess};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use serde_json::{Map, Number, Value};
 
+use super::check;
 use super::layers::{FieldSpec, FieldType, GeomKind, LayerSpec};
 use super::{ImportError, ImportOptions};
 
@@ -62,6 +63,11 @@ pub fn read(
     spec: &LayerSpec,
     opts: &ImportOptions,
 ) -> Result<ReadOutcome, ImportError> {
+    // Curves (GeoPackage CurvePolygon, CompoundCurve …) come out of GDAL already linearised.
+    // SAFETY: sets one global flag of GDAL's, read when a feature's geometry is fetched; SIGAP
+    // never wants curves anywhere, so setting it process-wide is what every caller wants.
+    unsafe { gdal_sys::OGRSetNonLinearGeometriesEnabledFlag(0) };
+    let max_vertices = opts.max_vertices.unwrap_or(check::DEFAULT_MAX_VERTICES);
     let is_csv = path
         .extension()
         .and_then(|e| e.to_str())
@@ -159,20 +165,16 @@ pub fn read(
     for (i, feature) in layer.features().enumerate() {
         let index = i32::try_from(i + 1).map_err(|_| ImportError::TooMany)?;
         let mut reject = None;
-        let wkb = match (spec.geom, feature.geometry(), &transform) {
-            (GeomKind::None, _, _) | (_, None, _) => None,
-            (_, Some(g), _) if g.is_empty() => None,
-            (_, Some(g), Some(ct)) => match g.transform(ct) {
-                Ok(mut g) => {
-                    g.flatten_to_2d();
-                    Some(g.wkb()?)
-                }
-                Err(e) => {
-                    reject = Some(format!("cannot reproject the geometry to EPSG:4326: {e}"));
-                    None
-                }
-            },
-            (_, Some(g), None) => Some(g.wkb()?),
+        let geometry = feature
+            .geometry()
+            .filter(|g| spec.geom != GeomKind::None && !g.is_empty());
+        let wkb = match geometry.map(|g| to_wkb(g, transform.as_ref(), max_vertices)) {
+            None => None,
+            Some(Ok(wkb)) => Some(wkb),
+            Some(Err(msg)) => {
+                reject = Some(msg);
+                None
+            }
         };
         let mut props = Map::new();
         let mut problems: Vec<String> = Vec::new();
@@ -215,6 +217,10 @@ pub fn read(
             }
         }
         if !problems.is_empty() {
+            // A geometry problem found above comes first; field problems follow it.
+            if let Some(geom) = reject.take() {
+                problems.insert(0, geom);
+            }
             reject = Some(problems.join("; "));
         }
         features.push(SourceFeature {
@@ -234,6 +240,26 @@ pub fn read(
     })
 }
 
+/// Checks a source geometry, reprojects it, checks it again and flattens it to 2D ISO WKB; the
+/// error names what is wrong with the feature's geometry.
+fn to_wkb(
+    g: &gdal::vector::Geometry,
+    transform: Option<&CoordTransform>,
+    max_vertices: usize,
+) -> Result<Vec<u8>, String> {
+    check::check_source(g, max_vertices)?;
+    let mut g = match transform {
+        Some(ct) => g
+            .transform(ct)
+            .map_err(|e| format!("cannot reproject the geometry to EPSG:4326: {e}"))?,
+        None => g.clone(),
+    };
+    check::check_lonlat(&g)?;
+    g.flatten_to_2d();
+    g.wkb()
+        .map_err(|e| format!("GDAL cannot write the geometry as WKB: {e}"))
+}
+
 /// Converts one GDAL value to the field's type and checks its limits. `Ok(None)` is an absent
 /// value (null, or an empty string).
 fn convert(f: &FieldSpec, raw: Option<FieldValue>) -> Result<Option<Value>, String> {
@@ -242,6 +268,14 @@ fn convert(f: &FieldSpec, raw: Option<FieldValue>) -> Result<Option<Value>, Stri
         FieldValue::StringValue(s) => Some(s.trim().to_owned()),
         _ => None,
     };
+    // GDAL hands text over as bytes; the binding replaces bytes that are not UTF-8 with U+FFFD,
+    // which would otherwise load silently as '�'.
+    if text.as_deref().is_some_and(|t| t.contains('\u{FFFD}')) {
+        return Err(
+            "text that is not valid UTF-8 (re-save the file as UTF-8; for a Shapefile, give its encoding in a .cpg file)"
+                .to_owned(),
+        );
+    }
     if text.as_deref() == Some("") {
         return Ok(None);
     }

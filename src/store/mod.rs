@@ -2,10 +2,12 @@
 //! place that speaks SQL.
 
 pub mod audit;
+pub mod backup;
 pub mod budget;
 pub mod collections;
 pub mod features;
 pub mod gap;
+pub mod idempotency;
 pub mod import;
 pub mod migrate;
 pub mod partner_coverage;
@@ -46,7 +48,16 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Pool(_) => true,
-            StoreError::Postgres { source, .. } => source.is_closed(),
+            StoreError::Postgres { source, .. } => {
+                // Class 08 (connection exception) and 57P01–57P03 (the server is shutting
+                // down, crashed or starting): the query may arrive before the closed socket.
+                // 57014: the statement timeout of its kind of work ran out (or it was cancelled).
+                source.is_closed()
+                    || source.code().is_some_and(|c| {
+                        c.code().starts_with("08")
+                            || matches!(c.code(), "57P01" | "57P02" | "57P03" | "57014")
+                    })
+            }
             _ => false,
         }
     }
@@ -71,11 +82,44 @@ impl<T> Context<T> for Result<T, tokio_postgres::Error> {
     }
 }
 
+tokio::task_local! {
+    /// The `statement_timeout` (ms) for the work this task does: set per kind of request by the
+    /// API (`api::isolation`); connections checked out outside it (the CLI, background tasks)
+    /// get none (0).
+    pub static STATEMENT_TIMEOUT_MS: u32;
+}
+
+/// Sets the connection's `statement_timeout` to the checking-out task's, on every checkout (a
+/// pooled connection keeps the setting of its previous user otherwise).
+fn statement_timeout_hook() -> deadpool_postgres::Hook {
+    deadpool_postgres::Hook::async_fn(|client, _| {
+        Box::pin(async move {
+            let ms = STATEMENT_TIMEOUT_MS.try_with(|ms| *ms).unwrap_or(0);
+            client
+                .batch_execute(&format!("SET statement_timeout = {ms}"))
+                .await
+                .map_err(deadpool_postgres::HookError::Backend)
+        })
+    })
+}
+
+/// How long a request waits for a free pooled connection before it is answered 503.
+pub const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long opening (or checking) a connection may take: a database that is down or cut off
+/// answers 503 within this, never a hang.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Builds the connection pool. Connections are opened lazily, so this never blocks on the server.
+/// Waiting for a connection, opening one and recycling one are all bounded (see [`POOL_WAIT`]
+/// and [`CONNECT_TIMEOUT`]); connections found closed (the server restarted) are replaced, so
+/// the pool recovers by itself when PostgreSQL comes back.
 pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
-    let pg = cfg
+    let mut pg = cfg
         .pg_config()
         .map_err(|e| StoreError::Config(e.to_string()))?;
+    if pg.get_connect_timeout().is_none() {
+        pg.connect_timeout(CONNECT_TIMEOUT);
+    }
     let mgr = Manager::from_config(
         pg,
         tokio_postgres::NoTls,
@@ -85,6 +129,12 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
     );
     Pool::builder(mgr)
         .max_size(cfg.pool_size)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .post_create(statement_timeout_hook())
+        .post_recycle(statement_timeout_hook())
         .build()
         .map_err(|e| StoreError::Config(e.to_string()))
 }

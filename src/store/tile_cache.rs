@@ -54,6 +54,9 @@ pub struct TileCache {
     cache: Option<Cache<TileKey, CachedTile>>,
     /// True while the change listener is connected; the cache is used only then.
     live: watch::Sender<bool>,
+    /// Set once the listener has been live: after that, a lost listener means the database is
+    /// in trouble, and requests bypass the cache at once instead of waiting for it.
+    was_live: std::sync::atomic::AtomicBool,
     /// Bumped by every change. A tile rendered across a change is served but not cached, so a
     /// render that read the old rows cannot land after the invalidation that should drop it.
     generation: RwLock<u64>,
@@ -83,6 +86,7 @@ impl TileCache {
         Self {
             cache,
             live: watch::Sender::new(false),
+            was_live: std::sync::atomic::AtomicBool::new(false),
             generation: RwLock::new(0),
             combined,
             catalog,
@@ -99,6 +103,9 @@ impl TileCache {
         self.cache.as_ref()?;
         let mut rx = self.live.subscribe();
         if !*rx.borrow() {
+            if self.was_live.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
             match tokio::time::timeout(LIVE_WAIT, rx.wait_for(|live| *live)).await {
                 Ok(Ok(_)) => {}
                 _ => return None,
@@ -166,6 +173,10 @@ impl TileCache {
             cache.invalidate_all();
         }
         self.live.send_replace(live);
+        if live {
+            self.was_live
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 
@@ -183,7 +194,9 @@ pub fn spawn_listener(pg: tokio_postgres::Config, cache: &Arc<TileCache>) {
             match listen(&pg, &weak).await {
                 Ok(Stop::CacheGone) => return,
                 Ok(Stop::Lost) => {
-                    tracing::warn!("tile change listener lost its connection; reconnecting")
+                    tracing::warn!("tile change listener lost its connection; reconnecting");
+                    // It was live: start the next outage's backoff from the beginning.
+                    backoff = Duration::from_millis(200);
                 }
                 Err(e) => tracing::warn!(error = %e, "tile change listener cannot connect"),
             }
@@ -191,7 +204,8 @@ pub fn spawn_listener(pg: tokio_postgres::Config, cache: &Arc<TileCache>) {
             cache.reset(false).await;
             drop(cache);
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(10));
+            // At most 2 s between attempts, so the cache is back soon after PostgreSQL is.
+            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     });
 }

@@ -16,20 +16,40 @@ export class ApiError extends Error {
   }
 }
 
+/** A random key for one write (crypto.randomUUID needs https; getRandomValues does not). */
+export function idempotencyKey() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+// A POST carries an Idempotency-Key and is sent again with the same key when the network fails
+// or the server is briefly unavailable (503): the server answers a retry with the first result,
+// so a submission is never made twice.
+const RETRY_DELAYS_MS = [1000, 3000];
+
 export async function request(method, path, body) {
   const headers = { Accept: 'application/json', 'Accept-Language': language() };
   const init = { method, headers, credentials: 'same-origin' };
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;
+  if (method === 'POST') headers['Idempotency-Key'] = idempotencyKey();
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
   let res;
-  try {
-    res = await fetch(path, init);
-  } catch {
-    throw new ApiError(0, { detail: t('err.network') });
+  for (let attempt = 0; ; attempt++) {
+    const retry = method === 'POST' && attempt < RETRY_DELAYS_MS.length;
+    try {
+      res = await fetch(path, init);
+    } catch {
+      if (!retry) throw new ApiError(0, { detail: t('err.network') });
+      await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
+      continue;
+    }
+    if (res.status !== 503 || !retry) break;
+    await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt]));
   }
   if (res.status === 204) return null;
   const type = res.headers.get('content-type') || '';
