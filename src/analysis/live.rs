@@ -1,6 +1,6 @@
 //! The live gap analysis: `sigap serve` keeps the public run ("as of today, default
 //! parameters") fresh. Triggers log every write to the analysis' inputs in `gap_change` and
-//! notify `sigap_gap_changes` (V12); this task listens, waits a moment for more changes, and
+//! notify `sigap_gap_changes` (V11); this task listens, waits a moment for more changes, and
 //! recomputes the run, recording the last change it includes. It also recomputes when the date
 //! changes (coverage periods are dated) and at start when the run is missing or behind.
 //!

@@ -321,7 +321,7 @@ async fn measure_in(
     Ok(measured)
 }
 
-/// The last change logged to the analysis' inputs (`gap_change`, V12; 0 when none) and the
+/// The last change logged to the analysis' inputs (`gap_change`, V11; 0 when none) and the
 /// database's date: what a run about to measure will include, and "today".
 pub async fn change_mark(pool: &Pool) -> Result<(i64, NaiveDate), StoreError> {
     let client = pool.get().await?;
