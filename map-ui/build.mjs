@@ -2,10 +2,11 @@
 // (plain ES modules, no bundler), MapLibre's ES module build and the PMTiles reader from
 // node_modules into dist/vendor,
 // checks that every string key used exists in both i18n files, and prints the size budget.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const src = join(root, 'src');
@@ -62,9 +63,36 @@ const preloads = ['vendor/maplibre-gl.mjs', ...ours.map((f) => f.slice(dist.leng
   .map((f) => `<link rel="modulepreload" href="${f}">`).join('\n');
 const indexPath = join(dist, 'index.html');
 writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('<!-- build: preloads -->', preloads));
-const raw = ours.reduce((n, f) => n + statSync(f).size, 0);
-const gz = ours.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+// Content-hashed assets: everything but index.html moves under a/<hash of all of it>/, which the
+// server sends with `Cache-Control: immutable` for a year; index.html (revalidated each visit)
+// names the current directory, so a new build is picked up at once and an unchanged one is never
+// fetched again. Modules import each other and load i18n relative to themselves, so the move
+// changes nothing inside them.
+const assetFiles = walk(dist).filter((f) => f !== indexPath).sort();
+const digest = createHash('sha256');
+for (const f of assetFiles) {
+  digest.update(f.slice(dist.length));
+  digest.update(readFileSync(f));
+}
+const assetDir = `a/${digest.digest('hex').slice(0, 12)}`;
+mkdirSync(join(dist, assetDir), { recursive: true });
+for (const n of readdirSync(dist)) {
+  if (n !== 'index.html' && n !== 'a') renameSync(join(dist, n), join(dist, assetDir, n));
+}
+writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace(/(href|src)="(?!\/|#|https?:)([^"]+)"/g, `$1="${assetDir}/$2"`));
+// Precompressed copies beside every text asset, at the highest levels (the server picks one by
+// Accept-Encoding, so nothing is compressed per request).
+let shipped = { raw: 0, br: 0 };
+for (const f of walk(dist).filter((p) => /\.(m?js|css|json|html|txt)$/.test(p))) {
+  const body = readFileSync(f);
+  const br = brotliCompressSync(body, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } });
+  writeFileSync(`${f}.br`, br);
+  writeFileSync(`${f}.gz`, gzipSync(body, { level: 9 }));
+  shipped = { raw: shipped.raw + body.length, br: shipped.br + br.length };
+}
+const raw = ours.reduce((n, f) => n + statSync(join(dist, assetDir, f.slice(dist.length + 1))).size, 0);
+const gz = ours.reduce((n, f) => n + gzipSync(readFileSync(join(dist, assetDir, f.slice(dist.length + 1))), { level: 9 }).length, 0);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 console.log(`build: ${ours.length} modules of our own JavaScript, ${kb(raw)} raw, ${kb(gz)} gzipped (budget ${kb(JS_BUDGET_GZIP)}), ${used.size} i18n keys used`);
 if (gz > JS_BUDGET_GZIP) fail('our own JavaScript is over its 60 KB gzipped budget');
-console.log(`build: wrote ${dist}`);
+console.log(`build: wrote ${dist} (assets under ${assetDir}/; text assets ${kb(shipped.raw)}, ${kb(shipped.br)} as brotli)`);

@@ -97,3 +97,65 @@ async fn json_tiles_html_and_csv_are_compressed_as_asked() {
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("content-encoding").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn map_assets_are_precompressed_hashed_and_cached_for_a_year() {
+    let app = spawn_app(false).await;
+    let res = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "no-cache",
+        "index.html is revalidated"
+    );
+    let index = res.text().await.unwrap();
+    // The build names its assets under a content-hashed directory.
+    let main = index
+        .split('"')
+        .find(|s| s.starts_with("a/") && s.ends_with("/js/main.js"))
+        .expect("index.html loads a/<hash>/js/main.js")
+        .to_owned();
+    let on_disk = std::fs::read(common::repo_root().join("map-ui/dist").join(&main)).unwrap();
+    for (enc, decode) in [("br", brotli as fn(&[u8]) -> Vec<u8>), ("gzip", gunzip)] {
+        let res = app
+            .http
+            .get(app.url(&format!("/{main}")))
+            .header("accept-encoding", enc)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-encoding"], enc);
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript"));
+        assert_eq!(decode(&res.bytes().await.unwrap()), on_disk);
+    }
+    // The largest file, MapLibre, travels at a fraction of its size.
+    let lib = index
+        .split('"')
+        .find(|s| s.ends_with("/vendor/maplibre-gl.mjs"))
+        .unwrap()
+        .to_owned();
+    let res = app
+        .http
+        .get(app.url(&format!("/{lib}")))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    let sent = res.bytes().await.unwrap().len();
+    let raw = std::fs::metadata(common::repo_root().join("map-ui/dist").join(&lib))
+        .unwrap()
+        .len() as usize;
+    assert!(sent * 3 < raw, "maplibre {raw} B sent as {sent} B");
+    // /config.json is revalidated too.
+    let res = app.http.get(app.url("/config.json")).send().await.unwrap();
+    let cc = res.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert!(cc.contains("no-cache") || cc.contains("no-store"), "{cc}");
+}

@@ -16,6 +16,7 @@ mod ogc_html;
 mod ogc_openapi;
 mod open311;
 mod proposals;
+mod static_files;
 mod tiles;
 // Partners at the table (issue 15).
 mod coverage;
@@ -26,7 +27,6 @@ mod progress;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
 use axum::{middleware, Router};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::error;
@@ -44,7 +44,6 @@ pub(crate) async fn conn(state: &AppState) -> error::ApiResult<deadpool_postgres
 /// The whole application router, as `sigap serve` runs it and as the tests drive it.
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
-    let index = static_dir.join("index.html");
     let body_limit = state.config.body_limit_bytes;
     let work = std::sync::Arc::new(isolation::WorkLimits::new(
         state.pool.status().max_size,
@@ -71,7 +70,7 @@ pub fn app(state: AppState) -> Router {
         .merge(coverage::router())
         .merge(progress::router())
         .merge(api_not_found)
-        .fallback_service(ServeDir::new(&static_dir).not_found_service(ServeFile::new(index)))
+        .fallback_service(static_files::service(&static_dir))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
@@ -82,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(compression::layer())
         .layer(middleware::from_fn(compression::etag_per_encoding))
+        .layer(middleware::from_fn(static_files::cache_policy))
         .layer(middleware::from_fn(error::language))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -13,7 +13,8 @@ export function language() {
 
 export async function setLanguage(next) {
   lang = LANGS.includes(next) ? next : 'id';
-  const res = await fetch(`i18n/${lang}.json`);
+  // Beside this module's folder, wherever the build puts the assets (a content-hashed path).
+  const res = await fetch(new URL(`../i18n/${lang}.json`, import.meta.url));
   dict = await res.json();
   document.documentElement.lang = lang;
   try {
