@@ -16,6 +16,7 @@ mod ogc_html;
 mod ogc_openapi;
 mod open311;
 mod proposals;
+mod revalidate;
 mod static_files;
 mod tiles;
 // Partners at the table (issue 15).
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
             isolation::layer(work.clone(), req, next)
         }))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(revalidate::layer))
         .layer(compression::layer())
         .layer(middleware::from_fn(compression::etag_per_encoding))
         .layer(middleware::from_fn(static_files::cache_policy))

@@ -156,7 +156,6 @@ pub fn document(base: &str, catalog: &Catalog) -> Value {
                             "features": { "type": "array", "items": { "$ref": format!("#/components/schemas/Feature_{}", c.id) } },
                             "numberMatched": { "type": "integer", "minimum": 0 },
                             "numberReturned": { "type": "integer", "minimum": 0 },
-                            "timeStamp": { "type": "string", "format": "date-time" },
                             "links": { "type": "array", "items": { "type": "object" } } } }));
     }
     json!({
