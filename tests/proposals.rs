@@ -812,3 +812,73 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn supporting_a_nearby_proposal_instead_of_a_new_one_is_counted() {
+    let app = common::spawn_app(true).await;
+    let (_, resident) = common::user(&app, "warga_dekat", "resident", None).await;
+    let (_, moderator) = common::user(&app, "moderator_dekat", "moderator", None).await;
+    let id: i64 = app
+        .pool
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT id FROM proposal WHERE status = 'diverifikasi' ORDER BY id LIMIT 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let queue = |app: &common::TestApp, token: String| {
+        let req = app
+            .http
+            .get(app.url("/api/moderation/queue"))
+            .bearer_auth(token);
+        async move {
+            req.send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        queue(&app, moderator.clone()).await["supports_instead_of_new"],
+        0
+    );
+    // An unknown `via` names the parameter, in both languages.
+    let res = app
+        .http
+        .post(app.url(&format!("/api/proposals/{id}/support?via=rumor")))
+        .bearer_auth(&resident)
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "via");
+    // From the nearby list: counted and audited as such.
+    let res = app
+        .http
+        .post(app.url(&format!("/api/proposals/{id}/support?via=nearby")))
+        .bearer_auth(&resident)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        queue(&app, moderator.clone()).await["supports_instead_of_new"],
+        1
+    );
+    assert_eq!(
+        common::count(
+            &app.pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'proposal.support_instead_of_new'"
+        )
+        .await,
+        1
+    );
+}

@@ -516,14 +516,35 @@ fn support_error(e: SupportError) -> ApiError {
     }
 }
 
+/// `?via=nearby`: the support came from the "similar proposals nearby" list, instead of a new
+/// proposal.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SupportQuery {
+    via: Option<String>,
+}
+
 async fn support(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<i64>,
+    q: Result<Query<SupportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     user.require_role(&[Role::Resident])?;
+    let via = q.ok().and_then(|Query(q)| q.via);
+    let instead_of_new = match via.as_deref() {
+        None => false,
+        Some("nearby") => true,
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "via",
+                "Nilai via yang dikenal hanya 'nearby'.",
+                "The only known value of via is 'nearby'.",
+            ))
+        }
+    };
     let client = super::conn(&state).await?;
-    let count = proposals::support(&client, id, &user.actor())
+    let count = proposals::support(&client, id, &user.actor(), instead_of_new)
         .await
         .map_err(support_error)?;
     Ok(Json(json!({"support_count": count, "supported": true})))
@@ -661,6 +682,7 @@ async fn moderation_queue(State(state): State<AppState>, user: AuthUser) -> ApiR
     let area = user.area().map(|a| a.to_string());
     let client = super::conn(&state).await?;
     let rows = proposals::moderation_queue(&client, area.as_deref(), 200).await?;
+    let instead = proposals::supports_instead_of_new(&client, area.as_deref()).await?;
     let items: Vec<Value> = rows
         .into_iter()
         .map(|(p, dups)| {
@@ -675,5 +697,7 @@ async fn moderation_queue(State(state): State<AppState>, user: AuthUser) -> ApiR
             v
         })
         .collect();
-    Ok(Json(json!({"items": items})))
+    Ok(Json(
+        json!({"items": items, "supports_instead_of_new": instead}),
+    ))
 }

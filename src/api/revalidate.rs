@@ -7,11 +7,11 @@
 //! `compression::etag_per_encoding` marks each encoding.
 
 use axum::body::{Body, Bytes};
-use futures::StreamExt;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 /// Bodies larger than this are sent without an ETag (exports of thousands of features).

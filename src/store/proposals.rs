@@ -403,10 +403,14 @@ pub enum SupportError {
 /// Adds a support (a no-op when the account already supports it) and returns the count. The
 /// primary key of proposal_support makes it one per account; its trigger keeps the count and
 /// refuses unpublished proposals under the proposal's row lock.
+/// `instead_of_new`: the resident came from the "similar proposals nearby" list while pinning a
+/// new one, and supports this instead (audited as `proposal.support_instead_of_new`, counted in
+/// the moderation view).
 pub async fn support<C: GenericClient>(
     client: &C,
     proposal_id: i64,
     actor: &Actor,
+    instead_of_new: bool,
 ) -> Result<i32, SupportError> {
     let stmt = client
         .prepare_cached(
@@ -415,7 +419,9 @@ pub async fn support<C: GenericClient>(
                  ON CONFLICT DO NOTHING RETURNING proposal_id
              ), a AS (
                  INSERT INTO audit_log (actor_id, actor_label, action, target_type, target_id)
-                 SELECT $2, $3, 'proposal.support', 'proposal', proposal_id::text FROM ins
+                 SELECT $2, $3,
+                        CASE WHEN $4 THEN 'proposal.support_instead_of_new' ELSE 'proposal.support' END,
+                        'proposal', proposal_id::text FROM ins
              )
              SELECT p.support_count + (SELECT count(*) FROM ins)::integer
              FROM proposal p WHERE p.id = $1",
@@ -423,7 +429,10 @@ pub async fn support<C: GenericClient>(
         .await
         .context("preparing the support insert")?;
     match client
-        .query_opt(&stmt, &[&proposal_id, &actor.id, &actor.label])
+        .query_opt(
+            &stmt,
+            &[&proposal_id, &actor.id, &actor.label, &instead_of_new],
+        )
         .await
     {
         // The count in this statement's snapshot plus this support, without a second round
@@ -498,6 +507,25 @@ pub async fn supports<C: GenericClient>(
         .await
         .context("checking a support")?
         .get(0))
+}
+
+/// How many supports residents gave from the "similar proposals nearby" list instead of pinning
+/// a duplicate, in an area (None: everywhere).
+pub async fn supports_instead_of_new<C: GenericClient>(
+    client: &C,
+    area: Option<&str>,
+) -> Result<i64, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM audit_log a
+             JOIN proposal p ON p.id::text = a.target_id
+             WHERE a.action = 'proposal.support_instead_of_new' AND a.target_type = 'proposal'
+               AND ($1::text IS NULL OR p.kelurahan_code = $1 OR p.kecamatan_code = $1)",
+            &[&area],
+        )
+        .await
+        .context("counting supports instead of duplicates")?;
+    Ok(row.get(0))
 }
 
 /// Locks a proposal for a status change (SELECT … FOR UPDATE) in the caller's transaction.

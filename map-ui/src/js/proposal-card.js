@@ -18,7 +18,7 @@ export function statusBadge(status) {
 }
 
 /** Fills `box` with the proposal `id` (or, with `tracking`, the one behind a tracking code). */
-export async function renderProposal(app, box, { id, tracking }) {
+export async function renderProposal(app, box, { id, tracking, viaNearby = false }) {
   fill(box, h('p', { class: 'muted' }, t('common.loading')));
   let p;
   try {
@@ -36,7 +36,7 @@ export async function renderProposal(app, box, { id, tracking }) {
   btn.addEventListener('click', async () => {
     if (!app.user) return app.requireLogin();
     try {
-      const r = supported ? await del(`/api/proposals/${p.id}/support`) : await post(`/api/proposals/${p.id}/support`);
+      const r = supported ? await del(`/api/proposals/${p.id}/support`) : await post(`/api/proposals/${p.id}/support${viaNearby ? '?via=nearby' : ''}`);
       supported = !!r.supported;
       count.textContent = t('prop.supports', { n: fmtNum(r.support_count) });
       msg.textContent = supported ? t('prop.supported') : '';

@@ -21,8 +21,9 @@ export default {
       { colour: SELECTED, text: t('mod.selected'), kind: 'dot' }] }]);
     const list = h('ul', { class: 'list', id: 'mod-queue' });
     const heading = h('h3', {});
+    const instead = h('p', { class: 'muted', id: 'mod-instead' });
     const detail = h('section', { id: 'mod-detail', 'aria-live': 'polite' });
-    add(panel, h('h2', {}, t('mod.heading')), detail, heading, list);
+    add(panel, h('h2', {}, t('mod.heading')), detail, heading, instead, list);
     if (!app.hasRole('moderator')) {
       heading.textContent = t('mod.need_login');
       return;
@@ -32,13 +33,18 @@ export default {
       clear(list);
       clear(detail);
       let items = [];
+      let supportsInstead = 0;
       try {
-        items = (await get('/api/moderation/queue')).items || [];
+        const queue = await get('/api/moderation/queue');
+        items = queue.items || [];
+        supportsInstead = queue.supports_instead_of_new ?? 0;
       } catch (e) {
         heading.textContent = e.message;
         return;
       }
       heading.textContent = t('mod.queue', { n: fmtNum(items.length) });
+      // How often residents supported a similar proposal instead of pinning a duplicate.
+      instead.textContent = t('mod.instead', { n: fmtNum(supportsInstead) });
       queuePins = items.map((p) => lonLatOf(p)).filter(Boolean).map((at) => pin(at, 5, STATUS_COLOURS.diajukan));
       map.setPins(queuePins);
       if (items.length === 0) add(list, h('li', { class: 'muted' }, t('mod.empty')));

@@ -92,13 +92,13 @@ export default {
       if (list.length === 0) return add(nearby, h('p', { class: 'muted' }, t('prop.nearby_none')));
       add(nearby, h('p', {}, t('prop.nearby_intro')), h('ul', { class: 'list' }, list.map((p) => h('li', {},
         h('strong', {}, p.title), ` · ${label('category', p.category)} · ${label('status', p.status)} · ${t('prop.distance', { m: fmtNum(Math.round(p.distance_m)) })} · ${t('prop.supports', { n: fmtNum(p.support_count) })}`,
-        h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => openProposal(p.id) }, t('prop.support_instead')))))));
+        h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: () => openProposal(p.id, { viaNearby: true }) }, t('prop.support_instead')))))));
     }
 
-    async function openProposal(id) {
+    async function openProposal(id, { viaNearby = false } = {}) {
       form.hidden = true;
       clear(result);
-      const p = await renderProposal(app, detail, { id });
+      const p = await renderProposal(app, detail, { id, viaNearby });
       detail.querySelector('.prop-title')?.focus();
       return p;
     }
