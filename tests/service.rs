@@ -87,6 +87,36 @@ async fn the_bandung_sample_is_complete_and_ready() {
             "low-income households of {code}"
         );
     }
+    // The fictional layers lie inside the real kelurahan they name: each proposal in exactly one
+    // kelurahan (never in an overlap), each coverage area only over kelurahan its note names.
+    let misplaced: i64 = client
+        .query_one(
+            "SELECT count(*) FROM proposal p
+             WHERE (SELECT count(*) FROM kelurahan k WHERE ST_Intersects(k.geom, p.geom)) <> 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(misplaced, 0);
+    let outside: Vec<String> = client
+        .query(
+            "SELECT c.code || ' over ' || k.name FROM coverage c
+             JOIN kelurahan k ON ST_Intersects(k.geom, c.geom)
+             WHERE c.rule_code IS NULL
+               AND ST_Area(ST_Intersection(k.geom, c.geom)::geography) > 1
+               AND position(k.name IN c.note) = 0",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "coverage outside the kelurahan it names: {outside:?}"
+    );
     // The real boundaries overlap (reported by tests/boundary_quality.rs); every one is valid.
     let invalid: i64 = client
         .query_one(

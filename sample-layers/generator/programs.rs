@@ -757,8 +757,9 @@ pub fn coverage<R: Rng>(facts: &Facts, layers: &Layers, rng: &mut R) -> Vec<Cove
                         }
                         let pr = layers.proj.fwd_i(ip);
                         let pt = Point::new(pr.0, pr.1);
+                        // The circle stays inside the one kelurahan its note names.
                         let clear = (0..ctx.metric.len())
-                            .filter(|j| !targets.contains(j))
+                            .filter(|&j| j != k)
                             .map(|j| Euclidean.distance(&pt, &ctx.metric[j]))
                             .fold(f64::MAX, f64::min)
                             - 20.0;
