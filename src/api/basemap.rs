@@ -182,13 +182,6 @@ fn parse_range(value: &str, len: u64) -> Wanted {
     }
 }
 
-/// True when an `If-None-Match` list names `etag` (weak comparison, as RFC 9110 asks there).
-fn none_match_hits(list: &str, etag: &str) -> bool {
-    list.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag.trim_start_matches("W/")
-    })
-}
-
 struct Validators {
     len: u64,
     etag: String,
@@ -262,7 +255,7 @@ async fn archive(
 
     // Conditional GET: If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
     let not_modified = match header_str(header::IF_NONE_MATCH) {
-        Some(list) => none_match_hits(list, &v.etag),
+        Some(list) => super::etag::none_match_hits(list, &v.etag),
         None => header_str(header::IF_MODIFIED_SINCE)
             .and_then(|d| httpdate::parse_http_date(d).ok())
             .is_some_and(|since| {

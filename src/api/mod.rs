@@ -5,6 +5,7 @@ pub mod auth;
 mod basemap;
 mod budget;
 mod compression;
+mod etag;
 mod feeds;
 mod health;
 pub mod idempotency;

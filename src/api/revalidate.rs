@@ -12,7 +12,6 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 
 /// Bodies larger than this are sent without an ETag (exports of thousands of features).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -60,16 +59,11 @@ pub async fn layer(req: Request, next: Next) -> Response {
         }
     }
     let bytes: Bytes = chunks.concat().into();
-    let digest = Sha256::digest(&bytes);
-    let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+    let etag = super::etag::of(&bytes);
     let matches = if_none_match
         .as_ref()
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        });
+        .is_some_and(|list| super::etag::none_match_hits(list, &etag));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         parts.headers.insert(header::ETAG, v);
     }

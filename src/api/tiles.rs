@@ -9,7 +9,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use super::ogc::base_url;
 use crate::domain::tile::{TileCoord, MAX_ZOOM};
@@ -129,7 +128,7 @@ async fn serve_tile(
     };
     let bytes = tiles::render(&state.pool, sql, coord).await?;
     let tile = CachedTile {
-        etag: etag(&bytes).into(),
+        etag: super::etag::of(&bytes).into(),
         bytes: Bytes::from(bytes),
     };
     if let Some(generation) = generation {
@@ -138,20 +137,8 @@ async fn serve_tile(
     Ok(tile_response(&tile, headers, "miss"))
 }
 
-fn etag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    format!("\"{}\"", hex::encode(&digest[..12]))
-}
-
 fn tile_response(tile: &CachedTile, headers: &HeaderMap, cache: &'static str) -> Response {
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == &*tile.etag)
-        });
+    let matches = super::etag::request_hits(headers, &tile.etag);
     let mut res = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else if tile.bytes.is_empty() {
@@ -242,14 +229,11 @@ async fn tilejson(state: &AppState, file: &str, headers: &HeaderMap) -> ApiResul
     let bounds = bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
     let base = base_url(state, headers);
     // The map shows a vector source's TileJSON attribution in its attribution control.
-    let mut source_layers: Vec<&str> = Vec::new();
-    for c in &layers {
-        for s in c.sources {
-            if !source_layers.contains(s) {
-                source_layers.push(s);
-            }
-        }
-    }
+    let source_layers: Vec<&str> = layers
+        .iter()
+        .flat_map(|c| c.sources.iter().copied())
+        .collect();
+    // `for_layers` answers each distinct source once.
     let sources = crate::store::sources::for_layers(&**client, &source_layers).await?;
     let attribution = crate::store::sources::joined(&sources).unwrap_or_default();
     Ok(Json(json!({
