@@ -375,8 +375,9 @@ pub async fn load(
         if !staged.is_empty() {
             let codes: Vec<String> = staged.iter().map(|s| s.0.clone()).collect();
             let report = quality::check(&tx, layer, Some(&codes), quality_opts).await?;
+            let mut notes = report.notes_by_code();
             for (code, index, fid) in &staged {
-                for reason in report.notes_for(code) {
+                for reason in notes.remove(code.as_str()).unwrap_or_default() {
                     quality_notes.push(Noted {
                         index: *index,
                         fid: *fid,

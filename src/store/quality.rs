@@ -6,6 +6,7 @@
 //! run reports too) and `sigap check` on what is already loaded. Areas are geodesic (PostGIS
 //! `geography`), in m².
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -125,30 +126,28 @@ impl LayerQuality {
             && self.outside_parent_below_min == 0
     }
 
-    /// What the report says of one feature, one line each.
-    pub fn notes_for(&self, code: &str) -> Vec<String> {
-        let mut notes = Vec::new();
+    /// What the report says of each feature, one line each, keyed by code: its overlaps, then
+    /// the holes it borders, then its part outside the parent. One pass over the findings, so a
+    /// national import does not scan them once per feature.
+    pub fn notes_by_code(&self) -> HashMap<&str, Vec<String>> {
+        let mut notes: HashMap<&str, Vec<String>> = HashMap::new();
         for o in &self.overlaps {
-            let other = if o.a == code {
-                Some((&o.b, &o.b_name))
-            } else if o.b == code {
-                Some((&o.a, &o.a_name))
-            } else {
-                None
-            };
-            if let Some((c, n)) = other {
-                notes.push(format!("overlaps {c} {n} by {}", m2(o.area_m2)));
+            for (code, other, name) in [(&o.a, &o.b, &o.b_name), (&o.b, &o.a, &o.a_name)] {
+                notes
+                    .entry(code)
+                    .or_default()
+                    .push(format!("overlaps {other} {name} by {}", m2(o.area_m2)));
             }
         }
         for h in &self.holes {
-            if h.neighbours.iter().any(|n| n == code) {
+            for code in &h.neighbours {
                 let others: Vec<&str> = h
                     .neighbours
                     .iter()
                     .map(String::as_str)
-                    .filter(|n| *n != code)
+                    .filter(|n| n != code)
                     .collect();
-                notes.push(format!(
+                notes.entry(code).or_default().push(format!(
                     "borders a {} of {} at {:.6},{:.6}{}",
                     if h.sliver { "sliver" } else { "hole" },
                     m2(h.area_m2),
@@ -162,8 +161,8 @@ impl LayerQuality {
                 ));
             }
         }
-        for o in self.outside_parent.iter().filter(|o| o.code == code) {
-            notes.push(format!(
+        for o in &self.outside_parent {
+            notes.entry(&o.code).or_default().push(format!(
                 "{} ({:.1}% of it) lies outside its parent {}",
                 m2(o.outside_m2),
                 100.0 * o.share,
