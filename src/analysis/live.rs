@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use deadpool_postgres::Pool;
 use futures::StreamExt;
 use tokio_postgres::{AsyncMessage, NoTls};
@@ -40,21 +41,22 @@ pub fn spawn(pool: Pool, pg: tokio_postgres::Config, debounce: Duration) {
     });
 }
 
-/// True when the public run is missing, older than today, or behind the change log.
-pub async fn stale(pool: &Pool) -> Result<bool, StoreError> {
+/// The database's today when the public run is missing, older than today, or behind the
+/// change log (then it needs recomputing as of that day); None when it is current.
+async fn stale(pool: &Pool) -> Result<Option<NaiveDate>, StoreError> {
     let (last_change, today) = gap_store::change_mark(pool).await?;
     let Some(live) = gap_store::latest_default_run(pool).await? else {
-        return Ok(true);
+        return Ok(Some(today));
     };
     let as_of = live.params["as_of"]
         .as_str()
-        .and_then(|d| d.parse::<chrono::NaiveDate>().ok());
-    Ok(as_of != Some(today) || live.changes_through.unwrap_or(0) < last_change)
+        .and_then(|d| d.parse::<NaiveDate>().ok());
+    let behind = live.changes_through.unwrap_or(0) < last_change;
+    Ok((as_of != Some(today) || behind).then_some(today))
 }
 
-/// Recomputes the public run now, as of the database's today; returns its id.
-pub async fn refresh(pool: &Pool) -> Result<i64, StoreError> {
-    let (_, today) = gap_store::change_mark(pool).await?;
+/// Recomputes the public run as of `today`; returns its id.
+async fn refresh(pool: &Pool, today: NaiveDate) -> Result<i64, StoreError> {
     let outcome = run::run(pool, &GapParams::defaults(today), &|_, _| {}).await?;
     gap_store::prune_superseded_live_runs(pool, outcome.id).await?;
     Ok(outcome.id)
@@ -62,10 +64,10 @@ pub async fn refresh(pool: &Pool) -> Result<i64, StoreError> {
 
 async fn refresh_if_stale(pool: &Pool) {
     match stale(pool).await {
-        Ok(false) => {}
-        Ok(true) => {
+        Ok(None) => {}
+        Ok(Some(today)) => {
             let started = std::time::Instant::now();
-            match refresh(pool).await {
+            match refresh(pool, today).await {
                 Ok(id) => tracing::info!(
                     run = id,
                     ms = started.elapsed().as_millis() as u64,
