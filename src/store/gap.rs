@@ -592,12 +592,7 @@ pub async fn cells_geojson(pool: &Pool, run_id: i64) -> Result<Option<String>, S
                  json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
                      json_build_object('type', 'Feature', 'id', c.cell_i || '_' || c.cell_j,
                          'geometry', ST_AsGeoJSON(c.geom)::json,
-                         -- json, not jsonb: jsonb keeps float8 as numeric with 15 digits, and
-                         -- staff are promised the exact figures.
-                         'properties', (SELECT row_to_json(x) FROM (SELECT c.cell_i, c.cell_j,
-                             c.land_m2, c.covered_m2, c.covered_fraction, c.low_income_households,
-                             c.low_income_uncovered, c.proposals, c.supports, c.need, c.demand,
-                             c.gap_score, c.rank, c.class) x))
+                         'properties', to_jsonb(c) - 'geom' - 'run_id')
                      ORDER BY c.cell_i, c.cell_j), '[]'::json))::text END
              FROM gap_cell c WHERE c.run_id = $1",
             &[&run_id],
