@@ -201,18 +201,20 @@ async fn small_cell_counts_never_leave_on_public_paths() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let cells: Value = res.json().await.unwrap();
-    let staff = cells["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == *withheld[0])
-        .unwrap();
-    assert_eq!(
-        staff["properties"]["low_income_households"]
-            .as_f64()
-            .unwrap(),
-        exact[withheld[0]].0
-    );
+    // Every withheld cell, to the last bit.
+    let staff = cells["features"].as_array().unwrap();
+    for id in &withheld {
+        let f = staff.iter().find(|f| f["id"] == **id).unwrap();
+        let p = &f["properties"];
+        assert_eq!(
+            (
+                p["low_income_households"].as_f64().unwrap(),
+                p["low_income_uncovered"].as_f64().unwrap()
+            ),
+            exact[*id],
+            "{id}"
+        );
+    }
     let res = app
         .http
         .get(app.url(&format!("/api/analysis/gap/{run}/cells")))
