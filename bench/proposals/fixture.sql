@@ -1,4 +1,4 @@
--- The bench region (same shape as tests/fixture), 2000 residents with API tokens
+-- The bench region (same shape as tests/suite/fixture), 2000 residents with API tokens
 -- tok-res<i>, and 100 published proposals to support.
 INSERT INTO region (code, name, geom) VALUES ('32.73', 'Kota Uji',
   ST_Multi(ST_MakeEnvelope(107.5, -7.0, 107.8, -6.8, 4326)));

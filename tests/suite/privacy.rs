@@ -3,7 +3,7 @@
 //! cell, nor anything computed from one; staff read the exact figures; the threshold is
 //! configurable.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use sigap::analysis::gap::GapParams;

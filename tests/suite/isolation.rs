@@ -4,8 +4,7 @@
 //! served meanwhile, and the two finish when the lock goes. And a stuck query ends at its
 //! kind's statement timeout.
 
-mod common;
-mod fixture;
+use crate::fixture;
 
 use reqwest::StatusCode;
 use serde_json::json;

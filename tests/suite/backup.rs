@@ -2,7 +2,7 @@
 //! proposals, supports, audit entries and a gap run is backed up, restored into a fresh
 //! database, and every table and a rendered tile (decoded) come back identical.
 
-mod common;
+use crate::common;
 
 use common::{count, gdal_tool, serve, sigap_cli, user, TestDb};
 use serde_json::json;

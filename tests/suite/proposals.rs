@@ -2,8 +2,8 @@
 //! photos, the anonymous rate limit, exact support counts, merges, the lifecycle, public reads,
 //! the moderation queue and Open311.
 
-mod common;
-mod fixture;
+use crate::common;
+use crate::fixture;
 
 use std::io::Cursor;
 

@@ -2,8 +2,8 @@
 //! password change, login rate limits, `sigap user add`, the append-only audit log, and the
 //! role × route × area-scope matrix over every write route.
 
-mod common;
-mod fixture;
+use crate::common;
+use crate::fixture;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! The service as a whole: health, readiness, the Bandung sample, errors in two languages.
 
-mod common;
+use crate::common;
 
 use common::{count, serve, sigap_cli, spawn_app, TestDb};
 use serde_json::Value;
@@ -117,7 +117,7 @@ async fn the_bandung_sample_is_complete_and_ready() {
         outside.is_empty(),
         "coverage outside the kelurahan it names: {outside:?}"
     );
-    // The real boundaries overlap (reported by tests/boundary_quality.rs); every one is valid.
+    // The real boundaries overlap (reported by tests/suite/boundary_quality.rs); every one is valid.
     let invalid: i64 = client
         .query_one(
             "SELECT count(*) FROM kelurahan WHERE NOT ST_IsValid(geom)",

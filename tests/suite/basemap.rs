@@ -4,7 +4,7 @@
 //! bad names; and `/config.json`, which tells the map which basemap to draw. No request leaves the
 //! machine.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

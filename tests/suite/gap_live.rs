@@ -2,7 +2,7 @@
 //! by itself and equals a fresh batch run field by field; its tiles are never stale; a dated run
 //! never replaces it.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

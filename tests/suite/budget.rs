@@ -2,8 +2,8 @@
 //! (422 for impossible constraints, nothing written), solve, compare, exports, adoption through
 //! the audited proposal lifecycle, read-only adopted scenarios, area scoping, and the CLI.
 
-mod common;
-mod fixture;
+use crate::common;
+use crate::fixture;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

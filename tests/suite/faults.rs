@@ -15,7 +15,7 @@
 //! short. Measured latencies and recovery times are printed (`--nocapture`) for
 //! docs/reliability.md; the test asserts outcomes, not timings.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;

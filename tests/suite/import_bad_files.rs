@@ -3,7 +3,7 @@
 //! its message and the good one loads. Nothing reaches PostgreSQL unchecked, so no file stops
 //! the whole import with a database error.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 //! driver (layers, fields, feature counts checked against the database), 204/304/ETag, bad
 //! addresses, and tiles that are fresh after writes while unrelated cached tiles stay cached.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! OGC API - Features against a real PostGIS with the Bandung sample, with GDAL's OAPIF driver
 //! as the client (ogrinfo, ogr2ogr), plus parameters, CRS, exports, HTML and bad input.
 
-mod common;
+use crate::common;
 
 use common::{count, gdal_tool, spawn_app, TestApp};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! villages tile the region without overlaps, every proposal lies in the kelurahan it names, and
 //! an existing city is replaced only on request.
 
-mod common;
+use crate::common;
 
 use common::{count, sigap_cli, TestDb};
 

@@ -2,8 +2,8 @@
 //! writes nothing more, another body under the same key is 422, concurrent retries of one key
 //! make one row, and keys expire.
 
-mod common;
-mod fixture;
+use crate::common;
+use crate::fixture;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};

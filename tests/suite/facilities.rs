@@ -2,7 +2,7 @@
 //! importable from any GDAL format, served as an OGC collection and a tile layer with its ODbL
 //! attribution everywhere, and program coverage drawn from it that follows the facilities.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

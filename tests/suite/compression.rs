@@ -2,7 +2,7 @@
 //! asks), decodes to exactly the uncompressed body, says `Vary: Accept-Encoding`, and carries an
 //! ETag of its own encoding that revalidates with 304.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

@@ -5,8 +5,8 @@
 //! validation in both languages; the audit log; reach against plan; the follow-up list and the
 //! follow-up gap with reported mentoring; `sigap user add --role mitra --partner`.
 
-mod common;
-mod fixture;
+use crate::common;
+use crate::fixture;
 
 use chrono::NaiveDate;
 use reqwest::{Method, StatusCode};

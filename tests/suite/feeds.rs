@@ -1,7 +1,7 @@
 //! Atom feeds per proposal, kelurahan and kecamatan, read with a feed library (feed-rs) as a
 //! feed reader would: valid Atom, the right entries, nothing private.
 
-mod common;
+use crate::common;
 
 use common::{count, spawn_app, TestApp};
 

@@ -1,7 +1,7 @@
 //! `sigap import`, `sigap migrate` and `sigap sample load`, run as a user runs them, against a
 //! real PostGIS.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

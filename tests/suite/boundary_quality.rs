@@ -2,7 +2,7 @@
 //! slivers and holes, and parts outside the parent, on the real Bandung kelurahan (checked
 //! against an independent computation) and on a hand-made fixture where every fault is known.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 

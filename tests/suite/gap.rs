@@ -2,7 +2,7 @@
 //! EPSG:32748, reproducibility, the HTTP and command-line interfaces, and (on the Bandung
 //! sample) every kelurahan's covered fraction against an independent computation with `geo`.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::{sigap_cli, spawn_app, user, TestDb};
@@ -430,7 +430,7 @@ async fn cells_find_pockets_and_sum_to_the_area() {
         .get(0);
     assert!((area - 1.5 * 3f64.sqrt() * 500.0 * 500.0).abs() < 1.0);
     // A dated run is kept and read by id, but the public views serve only the live run (default
-    // parameters, as of the day it was made: tests/gap_live.rs).
+    // parameters, as of the day it was made: tests/suite/gap_live.rs).
     let n: i64 = client
         .query_one(
             "SELECT count(*) FROM gap_cells_latest WHERE run_id = $1",
