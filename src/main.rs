@@ -169,7 +169,7 @@ enum GapCommand {
         /// Only programs of partners of this type (e.g. lsm).
         #[arg(long, value_parser = parse_partner_type)]
         partner_type: Option<PartnerType>,
-        /// Hexagon edge length in metres (EPSG:32748).
+        /// Hexagon edge length in metres (equal-area ESRI:54034).
         #[arg(long, default_value_t = gap::DEFAULT_CELL_M)]
         cell_m: f64,
         /// Months after a training within which pendampingan should follow.
@@ -673,6 +673,16 @@ async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow:
                 started.elapsed().as_secs_f64()
             );
             println!("{}", serde_json::to_string_pretty(&outcome.summary)?);
+            if let Some(failures) = outcome.summary["failures"].as_array() {
+                for f in failures {
+                    eprintln!(
+                        "warning: kelurahan {} left out of run {}: {}",
+                        f["kelurahan_code"].as_str().unwrap_or("?"),
+                        outcome.id,
+                        f["message"].as_str().unwrap_or("?")
+                    );
+                }
+            }
             if let (Some(path), Some(format)) = (out, format) {
                 let tables: &[ExportTable] = if format.multi_layer() {
                     &[

@@ -1,5 +1,6 @@
 -- Gap analysis for one chunk of kelurahan: coverage, population weighting, demand, overlap and
--- hexagon cell pieces. All metric work is in EPSG:32748.
+-- hexagon cell pieces. All metric work is in ESRI:54034 (equal-area) through gap_metric() (V15), which also repairs a
+-- geometry its transform made invalid.
 -- $1 text[] kelurahan codes, $2 date as_of, $3 text[] codes of the programs active on as_of that
 -- pass the filters (gap_active_programs.sql), $4 float8 hexagon edge in metres, $5 text[] public
 -- proposal statuses, $6 text[] and $7 text[] the type and partner of each program of $3.
@@ -11,7 +12,7 @@
 -- the planner compute it again (ST_Intersection in a WHERE and a SELECT list runs twice when
 -- inlined). Docs: docs/gap-analysis.md, docs/performance-gap.md.
 WITH k AS (
-    SELECT kl.code, kl.kecamatan_code, kl.geom, ST_Transform(kl.geom, 32748) AS g
+    SELECT kl.code, kl.kecamatan_code, kl.geom, gap_metric(kl.geom) AS g
     FROM kelurahan kl
     WHERE kl.code = ANY ($1::text[])
 ),
@@ -23,7 +24,7 @@ progs AS MATERIALIZED (
 -- Each active coverage clipped to each kelurahan it meets; only pieces of positive area count.
 pieces_all AS MATERIALIZED (
     SELECT k.code, c.id, c.program_code, pr.type AS program_type, pr.partner AS partner_code,
-           ST_CollectionExtract(ST_Intersection(ST_Transform(c.geom, 32748), k.g), 3) AS g
+           ST_CollectionExtract(ST_Intersection(gap_metric(c.geom), k.g), 3) AS g
     FROM k
     JOIN coverage c ON c.geom && k.geom AND ST_Intersects(c.geom, k.geom)
     JOIN progs pr ON pr.code = c.program_code
@@ -92,10 +93,10 @@ overlap_k AS (
     FROM overlap
     GROUP BY code
 ),
--- Public proposals of the chunk per kelurahan, points in EPSG:32748 (each transformed once).
+-- Public proposals of the chunk per kelurahan, points in ESRI:54034 (each transformed once).
 demand_k AS (
     SELECT pd.kelurahan_code AS code, count(*) AS proposals, sum(pd.supports) AS supports,
-           array_agg(ST_Transform(p.geom, 32748)) AS gs, array_agg(pd.supports) AS ss
+           array_agg(gap_metric(p.geom)) AS gs, array_agg(pd.supports) AS ss
     FROM proposal_demand pd
     JOIN proposal p ON p.id = pd.proposal_id
     WHERE pd.kelurahan_code = ANY ($1) AND p.status = ANY ($5)
@@ -125,7 +126,7 @@ LEFT JOIN LATERAL (
     SELECT sum(pw.weight * s.in_k) AS w_total,
            sum(pw.weight * s.in_cov) AS w_covered
     FROM population_weight pw
-    CROSS JOIN LATERAL (SELECT ST_Transform(pw.geom, 32748) AS g) t
+    CROSS JOIN LATERAL (SELECT gap_metric(pw.geom) AS g) t
     CROSS JOIN LATERAL (
         SELECT CASE WHEN ST_Dimension(t.g) = 0 THEN 1.0
                     ELSE ST_Area(ST_Intersection(t.g, k.g)) / nullif(ST_Area(t.g), 0) END AS in_k,

@@ -1,8 +1,8 @@
 -- The analyst's hand-written approach, kept as the benchmark's peer: the union of ALL active
--- coverage in EPSG:32748, then its intersection with each kelurahan, in one statement.
+-- coverage in ESRI:54034 (gap_metric, V15), then its intersection with each kelurahan, in one statement.
 -- $1 date as_of, $2 text program type or NULL, $3 text partner type or NULL.
 WITH u AS (
-    SELECT ST_Union(ST_Transform(c.geom, 32748)) AS g
+    SELECT ST_Union(gap_metric(c.geom)) AS g
     FROM coverage c
     JOIN program pr ON pr.code = c.program_code
     JOIN partner pa ON pa.code = pr.partner_code
@@ -13,7 +13,7 @@ WITH u AS (
       AND ($3::text IS NULL OR pa.type = $3)
 )
 SELECT k.code,
-       coalesce(ST_Area(ST_Intersection(ST_Transform(k.geom, 32748), u.g)), 0)
-           / ST_Area(ST_Transform(k.geom, 32748)) AS covered_fraction
+       coalesce(ST_Area(ST_Intersection(gap_metric(k.geom), u.g)), 0)
+           / ST_Area(gap_metric(k.geom)) AS covered_fraction
 FROM kelurahan k CROSS JOIN u
 ORDER BY k.code

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{PartnerType, ProgramType};
 
-/// Default hexagon edge length, metres (EPSG:32748).
+/// Default hexagon edge length, metres (equal-area ESRI:54034).
 pub const DEFAULT_CELL_M: f64 = 500.0;
 /// Default follow-up window after a training ends, months.
 pub const DEFAULT_FOLLOWUP_MONTHS: u32 = 6;
@@ -59,7 +59,7 @@ pub struct GapParams {
     pub as_of: NaiveDate,
     pub program_type: Option<ProgramType>,
     pub partner_type: Option<PartnerType>,
-    /// Hexagon edge length in metres, EPSG:32748.
+    /// Hexagon edge length in metres, equal-area ESRI:54034.
     pub cell_m: f64,
     pub followup_months: u32,
     pub weights: Weights,

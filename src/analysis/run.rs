@@ -81,5 +81,7 @@ pub fn summarise(results: &GapResults, measured: &Measured) -> Value {
         "population_weighted": results.population_weighted,
         "top_kelurahan": top(k, 10),
         "top_kecamatan": top(&results.kecamatan, 5),
+        // Kelurahan PostGIS could not measure, with its reason: left out, never silently.
+        "failures": measured.failures,
     })
 }

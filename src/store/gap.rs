@@ -54,6 +54,25 @@ pub struct Measured {
     pub kelurahan: Vec<KelurahanInput>,
     pub followup: Vec<Followup>,
     pub overlap: Vec<Overlap>,
+    /// Kelurahan that PostGIS could not measure (a GEOS or PROJ error on their geometry): left
+    /// out of the results and named in the run's summary instead of aborting the run.
+    pub failures: Vec<MeasureFailure>,
+}
+
+/// One kelurahan the run could not measure, and PostGIS's reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MeasureFailure {
+    pub kelurahan_code: String,
+    pub message: String,
+}
+
+/// An error that belongs to the data of the chunk (PostGIS raises GEOS and PROJ failures as
+/// internal errors, bad values as class 22), rather than to the connection or the server: the
+/// chunk is measured again one kelurahan at a time so that only the culprit is left out.
+fn data_error(e: &tokio_postgres::Error) -> Option<String> {
+    let db = e.as_db_error()?;
+    let code = db.code().code();
+    (code == "XX000" || code.starts_with("22")).then(|| db.message().to_owned())
 }
 
 fn opt_str<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
@@ -220,6 +239,15 @@ async fn measure_in(
     progress(0, total);
 
     let statuses: Vec<&str> = ProposalStatus::PUBLIC.to_vec();
+    let args = ChunkArgs {
+        as_of: params.as_of,
+        programs: &active_programs,
+        cell_m: params.cell_m,
+        statuses: &statuses,
+        types: &active_types,
+        partners: &active_partners,
+    };
+    let failures: Mutex<Vec<MeasureFailure>> = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     type Part = (usize, Vec<KelurahanInput>, Vec<Overlap>);
@@ -236,29 +264,19 @@ async fn measure_in(
             loop {
                 let n = next.fetch_add(1, Ordering::SeqCst);
                 let Some(codes) = chunks.get(n) else { break };
-                let rows = client
-                    .query(
-                        &stmt,
-                        &[
-                            codes,
-                            &params.as_of,
-                            &active_programs,
-                            &params.cell_m,
-                            &statuses,
-                            &active_types,
-                            &active_partners,
-                        ],
-                    )
-                    .await
-                    .context("measuring coverage of a chunk of kelurahan");
-                let rows = match rows {
-                    Ok(rows) => rows,
+                let (rows, failed) = match measure_chunk(&client, &stmt, codes, &args).await {
+                    Ok(measured) => measured,
                     Err(e) => {
                         // Stop the other workers too: the run is lost.
                         next.store(chunks.len(), Ordering::SeqCst);
                         return Err(e);
                     }
                 };
+                if !failed.is_empty() {
+                    if let Ok(mut f) = failures.lock() {
+                        f.extend(failed);
+                    }
+                }
                 let inputs: Vec<KelurahanInput> = rows
                     .iter()
                     .map(|r| kelurahan_input(r, &partner_of))
@@ -310,8 +328,13 @@ async fn measure_in(
         .into_inner()
         .map_err(|_| StoreError::Config("a gap analysis worker panicked".to_owned()))?;
     parts.sort_by_key(|(n, _, _)| *n);
+    let mut failures = failures
+        .into_inner()
+        .map_err(|_| StoreError::Config("a gap analysis worker panicked".to_owned()))?;
+    failures.sort_by(|a, b| a.kelurahan_code.cmp(&b.kelurahan_code));
     let mut measured = Measured {
         followup,
+        failures,
         ..Measured::default()
     };
     for (_, kelurahan, overlap) in parts {
@@ -319,6 +342,94 @@ async fn measure_in(
         measured.overlap.extend(overlap);
     }
     Ok(measured)
+}
+
+/// The chunk query's parameters besides the kelurahan codes.
+struct ChunkArgs<'a> {
+    as_of: NaiveDate,
+    programs: &'a [&'a str],
+    cell_m: f64,
+    statuses: &'a [&'a str],
+    types: &'a [&'a str],
+    partners: &'a [&'a str],
+}
+
+/// Measures one chunk inside a savepoint. When PostGIS fails on the data (see [`data_error`]),
+/// the chunk is measured again one kelurahan at a time, each in its own savepoint, and the ones
+/// that still fail are returned with their reason; any other error ends the run.
+async fn measure_chunk(
+    client: &Object,
+    stmt: &tokio_postgres::Statement,
+    codes: &[String],
+    args: &ChunkArgs<'_>,
+) -> Result<(Vec<Row>, Vec<MeasureFailure>), StoreError> {
+    let query = |codes: &[String]| {
+        let codes = codes.to_vec();
+        async move {
+            client
+                .query(
+                    stmt,
+                    &[
+                        &codes,
+                        &args.as_of,
+                        &args.programs,
+                        &args.cell_m,
+                        &args.statuses,
+                        &args.types,
+                        &args.partners,
+                    ],
+                )
+                .await
+        }
+    };
+    let savepoint = |sql: &'static str| async move {
+        client
+            .batch_execute(sql)
+            .await
+            .context("measuring coverage of a chunk of kelurahan")
+    };
+    savepoint("SAVEPOINT chunk").await?;
+    let first = query(codes).await;
+    let why = match first {
+        Ok(rows) => {
+            savepoint("RELEASE SAVEPOINT chunk").await?;
+            return Ok((rows, Vec::new()));
+        }
+        Err(e) => match data_error(&e) {
+            Some(why) => why,
+            None => return Err(e).context("measuring coverage of a chunk of kelurahan"),
+        },
+    };
+    savepoint("ROLLBACK TO SAVEPOINT chunk").await?;
+    tracing::warn!(
+        kelurahan = codes.len(),
+        error = %why,
+        "a chunk of the gap analysis failed; measuring its kelurahan one by one"
+    );
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
+    for code in codes {
+        match query(std::slice::from_ref(code)).await {
+            Ok(r) => {
+                savepoint("RELEASE SAVEPOINT chunk").await?;
+                savepoint("SAVEPOINT chunk").await?;
+                rows.extend(r);
+            }
+            Err(e) => match data_error(&e) {
+                Some(message) => {
+                    savepoint("ROLLBACK TO SAVEPOINT chunk").await?;
+                    tracing::warn!(kelurahan = %code, error = %message, "left out of the gap run");
+                    failed.push(MeasureFailure {
+                        kelurahan_code: code.clone(),
+                        message,
+                    });
+                }
+                None => return Err(e).context("measuring coverage of a kelurahan"),
+            },
+        }
+    }
+    savepoint("RELEASE SAVEPOINT chunk").await?;
+    Ok((rows, failed))
 }
 
 /// The last change logged to the analysis' inputs (`gap_change`, V11; 0 when none) and the

@@ -1,5 +1,5 @@
 //! Gap analysis against real PostGIS: hand-computable cases on synthetic squares drawn in
-//! EPSG:32748, reproducibility, the HTTP and command-line interfaces, and (on the Bandung
+//! ESRI:54034 (the equal-area CRS the analysis measures in), reproducibility, the HTTP and command-line interfaces, and (on the Bandung
 //! sample) every kelurahan's covered fraction against an independent computation with `geo`.
 
 use crate::common;
@@ -15,9 +15,9 @@ fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
 
-/// Origin of the synthetic squares, in EPSG:32748 metres (near Bandung).
-const X0: f64 = 788_000.0;
-const Y0: f64 = 9_235_000.0;
+/// Origin of the synthetic squares, in ESRI:54034 metres (near Bandung).
+const X0: f64 = 11_978_000.0;
+const Y0: f64 = -763_000.0;
 
 /// A region, kecamatan 32.73.01 and three 1 km × 1 km kelurahan side by side along x:
 /// 1001 at [0, 1000], 1002 at [1000, 2000], 1003 at [2000, 3000] (metres from X0, Y0).
@@ -26,12 +26,12 @@ async fn fixture(pool: &Pool) {
     client
         .batch_execute(&format!(
             "INSERT INTO region (code, name, geom) VALUES ('32.73', 'Kota Uji',
-                 ST_Multi(ST_Transform(ST_MakeEnvelope({x0} - 500, {y0} - 500, {x0} + 3500, {y0} + 1500, 32748), 4326)));
+                 ST_Multi(ST_Transform(ST_MakeEnvelope({x0} - 500, {y0} - 500, {x0} + 3500, {y0} + 1500, 54034), 4326)));
              INSERT INTO kecamatan (code, name, region_code, geom) VALUES ('32.73.01', 'Satu', '32.73',
-                 ST_Multi(ST_Transform(ST_MakeEnvelope({x0}, {y0}, {x0} + 3000, {y0} + 1000, 32748), 4326)));
+                 ST_Multi(ST_Transform(ST_MakeEnvelope({x0}, {y0}, {x0} + 3000, {y0} + 1000, 54034), 4326)));
              INSERT INTO kelurahan (code, name, kecamatan_code, geom)
              SELECT '32.73.01.' || (1001 + n), 'Kel ' || n, '32.73.01',
-                    ST_Multi(ST_Transform(ST_MakeEnvelope({x0} + n * 1000, {y0}, {x0} + (n + 1) * 1000, {y0} + 1000, 32748), 4326))
+                    ST_Multi(ST_Transform(ST_MakeEnvelope({x0} + n * 1000, {y0}, {x0} + (n + 1) * 1000, {y0} + 1000, 54034), 4326))
              FROM generate_series(0, 2) n;
              INSERT INTO indicator (kelurahan_code, year, population, households, low_income_households)
              SELECT code, 2024, 1000, 400, 100 FROM kelurahan;
@@ -62,7 +62,7 @@ async fn cover(pool: &Pool, code: &str, program: &str, rect: [f64; 4], from: &st
     client
         .execute(
             "INSERT INTO coverage (code, program_code, geom, valid_from, valid_to)
-             VALUES ($1, $2, ST_Multi(ST_Transform(ST_MakeEnvelope($3::float8 + $7::float8, $4::float8 + $8::float8, $5::float8 + $7::float8, $6::float8 + $8::float8, 32748), 4326)),
+             VALUES ($1, $2, ST_Multi(ST_Transform(ST_MakeEnvelope($3::float8 + $7::float8, $4::float8 + $8::float8, $5::float8 + $7::float8, $6::float8 + $8::float8, 54034), 4326)),
                      $9::text::date, $10::text::date)",
             &[
                 &code, &program, &rect[0], &rect[1], &rect[2], &rect[3], &X0, &Y0, &from, &to,
@@ -129,6 +129,35 @@ async fn half_covered_square_is_fifty_percent() {
     assert_close(row.get::<_, f64>(0), 500.0, "people covered");
     assert_close(row.get::<_, f64>(1), 50.0, "low-income uncovered");
     assert_eq!((row.get::<_, i32>(2), row.get::<_, i32>(3)), (1, 1));
+}
+
+/// A kelurahan PostGIS cannot measure (here PROJ refuses it: a geometry moved past the pole,
+/// valid as planar coordinates, as a corrupt row could be) is named in the run's summary with
+/// PostGIS's reason and left out; the run still completes and the others are measured exactly.
+#[tokio::test]
+async fn a_kelurahan_postgis_cannot_measure_is_named_not_fatal() {
+    let (_db, pool) = one_program_covering([0.0, 0.0, 500.0, 1000.0]).await;
+    let client = pool.get().await.expect("client");
+    client
+        .execute(
+            "UPDATE kelurahan SET geom = ST_Translate(geom, 0, 100) WHERE code = '32.73.01.1003'",
+            &[],
+        )
+        .await
+        .expect("move 1003 past the pole");
+    let outcome = run::run(&pool, &GapParams::defaults(date("2026-06-01")), &|_, _| {})
+        .await
+        .expect("the run completes");
+    let failures = outcome.summary["failures"].as_array().expect("failures");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["kelurahan_code"], "32.73.01.1003");
+    let message = failures[0]["message"].as_str().expect("message");
+    assert!(message.contains("transform"), "{message}");
+    assert_eq!(outcome.summary["kelurahan"], 2);
+    let f = fractions(&pool, outcome.id).await;
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert_close(f[0].1, 0.5, "1001");
+    assert_close(f[1].1, 0.0, "1002");
 }
 
 #[tokio::test]
@@ -346,8 +375,8 @@ async fn population_weights_spread_people() {
     client
         .execute(
             "INSERT INTO population_weight (geom, weight) VALUES
-               (ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 250, $2::float8 + 500), 32748), 4326), 1),
-               (ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 750, $2::float8 + 500), 32748), 4326), 3)",
+               (ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 250, $2::float8 + 500), 54034), 4326), 1),
+               (ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 750, $2::float8 + 500), 54034), 4326), 3)",
             &[&X0, &Y0],
         )
         .await
@@ -376,7 +405,7 @@ async fn cells_find_pockets_and_sum_to_the_area() {
     client
         .execute(
             "INSERT INTO proposal (tracking_code, geom, category, title, status)
-             SELECT 'TEST-' || n, ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 100 + n * 10, $2::float8 + 300), 32748), 4326),
+             SELECT 'TEST-' || n, ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 100 + n * 10, $2::float8 + 300), 54034), 4326),
                     'jalan', 'Jalan rusak ' || n, s
              FROM unnest(ARRAY['diverifikasi', 'selesai', 'diajukan', 'ditolak']) WITH ORDINALITY AS u(s, n)",
             &[&X0, &Y0],
@@ -422,7 +451,7 @@ async fn cells_find_pockets_and_sum_to_the_area() {
     // The hexagons rebuilt for display have the measured cells' size (edge 500 m).
     let area: f64 = client
         .query_one(
-            "SELECT max(ST_Area(ST_Transform(geom, 32748))) FROM gap_cell WHERE run_id = $1",
+            "SELECT max(ST_Area(ST_Transform(geom, 54034))) FROM gap_cell WHERE run_id = $1",
             &[&id],
         )
         .await
@@ -491,7 +520,7 @@ async fn the_bandung_sample_matches_an_independent_computation() {
         "two runs with the same inputs differ"
     );
 
-    // The second formulation: decode EPSG:32748 shapes into `geo`, union all active coverage,
+    // The second formulation: decode ESRI:54034 shapes into `geo`, union all active coverage,
     // intersect with each kelurahan.
     let client = pool.get().await.expect("client");
     let to_geo = |json: String| -> MultiPolygon<f64> {
@@ -504,7 +533,7 @@ async fn the_bandung_sample_matches_an_independent_computation() {
     };
     let coverage: Vec<MultiPolygon<f64>> = client
         .query(
-            "SELECT ST_AsGeoJSON(ST_Transform(c.geom, 32748), 9) FROM coverage c
+            "SELECT ST_AsGeoJSON(ST_Transform(c.geom, 54034), 9) FROM coverage c
              JOIN program p ON p.code = c.program_code
              WHERE c.valid_from <= $1 AND c.valid_to >= $1 AND p.start_date <= $1 AND p.end_date >= $1
              ORDER BY c.id",
@@ -521,7 +550,7 @@ async fn the_bandung_sample_matches_an_independent_computation() {
         .fold(MultiPolygon::<f64>(vec![]), |acc, c| acc.union(c));
     let kelurahan = client
         .query(
-            "SELECT code, ST_AsGeoJSON(ST_Transform(geom, 32748), 9) FROM kelurahan ORDER BY code",
+            "SELECT code, ST_AsGeoJSON(ST_Transform(geom, 54034), 9) FROM kelurahan ORDER BY code",
             &[],
         )
         .await
@@ -830,12 +859,12 @@ async fn population_layer_imports_points_and_polygons() {
         .query_one(
             "SELECT jsonb_build_object('type', 'FeatureCollection', 'features', jsonb_build_array(
                jsonb_build_object('type', 'Feature', 'properties', jsonb_build_object('code', 'rt-1', 'jiwa', 120),
-                 'geometry', ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 250, $2::float8 + 500), 32748), 4326))::jsonb),
+                 'geometry', ST_AsGeoJSON(ST_Transform(ST_SetSRID(ST_MakePoint($1::float8 + 250, $2::float8 + 500), 54034), 4326))::jsonb),
                jsonb_build_object('type', 'Feature', 'properties', jsonb_build_object('code', 'rw-2', 'jiwa', 300),
-                 'geometry', ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope($1::float8 + 500, $2::float8, $1::float8 + 1000, $2::float8 + 1000, 32748), 4326))::jsonb),
+                 'geometry', ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope($1::float8 + 500, $2::float8, $1::float8 + 1000, $2::float8 + 1000, 54034), 4326))::jsonb),
                jsonb_build_object('type', 'Feature', 'properties', jsonb_build_object('code', 'jalan', 'jiwa', 5),
-                 'geometry', ST_AsGeoJSON(ST_Transform(ST_MakeLine(ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 32748),
-                                                                   ST_SetSRID(ST_MakePoint($1::float8 + 10, $2::float8), 32748)), 4326))::jsonb)))",
+                 'geometry', ST_AsGeoJSON(ST_Transform(ST_MakeLine(ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 54034),
+                                                                   ST_SetSRID(ST_MakePoint($1::float8 + 10, $2::float8), 54034)), 4326))::jsonb)))",
             &[&X0, &Y0],
         )
         .await

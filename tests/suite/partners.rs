@@ -670,8 +670,8 @@ async fn pending_coverage_is_off_the_layers_tiles_and_gap_until_approved() {
     let fraction = covered_fraction(&w.app, "32.73.01.1001").await;
     let expected = scalar(
         &w.app,
-        "SELECT round(1e6 * ST_Area(ST_Transform(ST_Intersection(c.geom, k.geom), 32748))
-                          / ST_Area(ST_Transform(k.geom, 32748)))::bigint
+        "SELECT round(1e6 * ST_Area(ST_Transform(ST_Intersection(c.geom, k.geom), 54034))
+                          / ST_Area(ST_Transform(k.geom, 54034)))::bigint
          FROM coverage c, kelurahan k WHERE c.code = 'ukm-a-barat' AND k.code = '32.73.01.1001'",
     )
     .await as f64

@@ -1,5 +1,5 @@
 // Just enough planar geometry for the panel: does a coverage area reach a kelurahan? The server's
-// gap analysis measures areas properly in EPSG:32748; here we only need yes or no.
+// gap analysis measures areas properly in an equal-area CRS (ESRI:54034); here we only need yes or no.
 
 function polygons(g) {
   if (!g) return [];
