@@ -70,8 +70,14 @@ async fn main() -> anyhow::Result<()> {
     // The steps of run::run, timed one by one.
     let started = Instant::now();
     let (changes_through, _) = store::gap::change_mark(&pool).await?;
-    let measured =
-        store::gap::measure(&pool, &params, run::default_workers(&pool), &|_, _| {}).await?;
+    let measured = store::gap::measure(
+        &pool,
+        &params,
+        store::gap::Scope::All,
+        run::default_workers(&pool),
+        &|_, _| {},
+    )
+    .await?;
     let measure_s = started.elapsed().as_secs_f64();
     let results = compute(&params.weights, measured.kelurahan.clone());
     let summary = run::summarise(&results, &measured);

@@ -4,20 +4,27 @@
 //! recomputes the run, recording the last change it includes. It also recomputes when the date
 //! changes (coverage periods are dated) and at start when the run is missing or behind.
 //!
+//! Incremental: the refresher keeps what it last measured per kelurahan ([`Measurements`]). Each
+//! logged change names the kelurahan it can affect (V16), so a refresh re-measures only those,
+//! in one snapshot, and reuses the rest; scoring (ranks, classes, kecamatan, cells), which is
+//! cheap, runs whole. A change to the boundaries, a new day or a first refresh measures all.
+//!
 //! One refresher per database: the task holds a session advisory lock on its listening
 //! connection; another process that cannot take it keeps trying, and takes over when the holder's
 //! connection ends. A failed refresh is logged and retried; it never stops the server.
 
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use deadpool_postgres::Pool;
 use futures::StreamExt;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::analysis::gap::GapParams;
+use crate::analysis::gap::{GapParams, KelurahanInput};
 use crate::analysis::run;
-use crate::store::gap as gap_store;
+use crate::store::gap::{self as gap_store, MeasureFailure, Measured, Overlap, Scope};
 use crate::store::StoreError;
 
 const CHANNEL: &str = "sigap_gap_changes";
@@ -55,21 +62,116 @@ async fn stale(pool: &Pool) -> Result<Option<NaiveDate>, StoreError> {
     Ok((as_of != Some(today) || behind).then_some(today))
 }
 
-/// Recomputes the public run as of `today`; returns its id.
-async fn refresh(pool: &Pool, today: NaiveDate) -> Result<i64, StoreError> {
-    let outcome = run::run(pool, &GapParams::defaults(today), &|_, _| {}).await?;
-    gap_store::prune_superseded_live_runs(pool, outcome.id).await?;
-    Ok(outcome.id)
+/// What one kelurahan's measurement gave: its inputs and overlaps, or why PostGIS could not.
+type Measurement = Result<(KelurahanInput, Vec<Overlap>), MeasureFailure>;
+
+/// The refresher's memory of the last measurement, per kelurahan, as of one day and up to one
+/// logged change.
+struct Measurements {
+    as_of: NaiveDate,
+    through: i64,
+    kelurahan: BTreeMap<String, Measurement>,
 }
 
-async fn refresh_if_stale(pool: &Pool) {
+impl Measurements {
+    fn new(as_of: NaiveDate, through: i64, measured: Measured) -> Self {
+        let mut m = Measurements {
+            as_of,
+            through,
+            kelurahan: BTreeMap::new(),
+        };
+        m.replace(&[], measured);
+        m
+    }
+
+    /// Replaces the measurements of `codes` (and of any kelurahan `measured` holds) with
+    /// `measured`; a code it does not hold is dropped.
+    fn replace(&mut self, codes: &[String], measured: Measured) {
+        for code in codes {
+            self.kelurahan.remove(code);
+        }
+        let mut overlaps: BTreeMap<String, Vec<Overlap>> = BTreeMap::new();
+        for o in measured.overlap {
+            overlaps
+                .entry(o.kelurahan_code.clone())
+                .or_default()
+                .push(o);
+        }
+        for k in measured.kelurahan {
+            let o = overlaps.remove(&k.code).unwrap_or_default();
+            self.kelurahan.insert(k.code.clone(), Ok((k, o)));
+        }
+        for f in measured.failures {
+            self.kelurahan.insert(f.kelurahan_code.clone(), Err(f));
+        }
+    }
+
+    /// All kelurahan in code order (as a batch run measures them), with `followup`.
+    fn assemble(&self, followup: Vec<gap_store::Followup>) -> Measured {
+        let mut measured = Measured {
+            followup,
+            ..Measured::default()
+        };
+        for m in self.kelurahan.values() {
+            match m {
+                Ok((k, o)) => {
+                    measured.kelurahan.push(k.clone());
+                    measured.overlap.extend(o.iter().cloned());
+                }
+                Err(f) => measured.failures.push(f.clone()),
+            }
+        }
+        measured
+    }
+}
+
+/// Recomputes the public run as of `today`, re-measuring only what changed since `memory` was
+/// taken when it can; returns the run's id and how many kelurahan were measured.
+async fn refresh(
+    pool: &Pool,
+    today: NaiveDate,
+    memory: &mut Option<Measurements>,
+) -> Result<(i64, usize), StoreError> {
+    let (through, _) = gap_store::change_mark(pool).await?;
+    let params = GapParams::defaults(today);
+    let workers = run::default_workers(pool);
+    let changed = match memory.as_ref() {
+        Some(m) if m.as_of == today => {
+            gap_store::changed_kelurahan(pool, m.through, through).await?
+        }
+        _ => None,
+    };
+    let (measured, remeasured) = match (memory.as_mut(), changed) {
+        (Some(m), Some(codes)) => {
+            let part =
+                gap_store::measure(pool, &params, Scope::Only(&codes), workers, &|_, _| {}).await?;
+            let followup = part.followup.clone();
+            m.replace(&codes, part);
+            m.through = through;
+            (m.assemble(followup), codes.len())
+        }
+        _ => {
+            let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
+            let n = all.kelurahan.len() + all.failures.len();
+            let followup = all.followup.clone();
+            let m = memory.insert(Measurements::new(today, through, all));
+            (m.assemble(followup), n)
+        }
+    };
+    let outcome = run::score_and_save(pool, &params, &measured, through).await?;
+    gap_store::prune_superseded_live_runs(pool, outcome.id).await?;
+    Ok((outcome.id, remeasured))
+}
+
+async fn refresh_if_stale(pool: &Pool, memory: &mut Option<Measurements>) {
     match stale(pool).await {
         Ok(None) => {}
         Ok(Some(today)) => {
             let started = std::time::Instant::now();
-            match refresh(pool, today).await {
-                Ok(id) => tracing::info!(
+            match refresh(pool, today, memory).await {
+                Ok((id, measured)) => tracing::info!(
                     run = id,
+                    kelurahan_measured = measured,
                     ms = started.elapsed().as_millis() as u64,
                     "live gap analysis refreshed"
                 ),
@@ -117,7 +219,8 @@ async fn refresher(
     }
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
     tracing::info!("live gap refresher is running");
-    refresh_if_stale(pool).await;
+    let mut memory = None;
+    refresh_if_stale(pool, &mut memory).await;
     let mut tick = tokio::time::interval(TICK);
     tick.tick().await;
     loop {
@@ -129,9 +232,9 @@ async fn refresher(
                 // Let a burst of changes (an import, a moderator's session) settle into one run.
                 tokio::time::sleep(debounce).await;
                 while rx.try_recv().is_ok() {}
-                refresh_if_stale(pool).await;
+                refresh_if_stale(pool, &mut memory).await;
             }
-            _ = tick.tick() => refresh_if_stale(pool).await,
+            _ = tick.tick() => refresh_if_stale(pool, &mut memory).await,
         }
     }
     driver.abort();

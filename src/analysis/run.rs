@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::analysis::gap::{compute, AreaResult, GapParams, GapResults};
-use crate::store::gap::{self as gap_store, Measured};
+use crate::store::gap::{self as gap_store, Measured, Scope};
 use crate::store::StoreError;
 
 /// A saved run and what the command line prints about it.
@@ -32,10 +32,21 @@ pub async fn run(
     // Read before measuring: every change up to this one is in what we measure (a later one may
     // be too, and then the next refresh includes it again).
     let (changes_through, _) = gap_store::change_mark(pool).await?;
-    let measured = gap_store::measure(pool, params, default_workers(pool), progress).await?;
+    let measured =
+        gap_store::measure(pool, params, Scope::All, default_workers(pool), progress).await?;
+    score_and_save(pool, params, &measured, changes_through).await
+}
+
+/// Scores measured inputs and saves the run, recording the last logged change it includes.
+pub async fn score_and_save(
+    pool: &Pool,
+    params: &GapParams,
+    measured: &Measured,
+    changes_through: i64,
+) -> Result<RunOutcome, StoreError> {
     let results = compute(&params.weights, measured.kelurahan.clone());
-    let summary = summarise(&results, &measured);
-    let id = gap_store::save(pool, params, &results, &measured, &summary, changes_through).await?;
+    let summary = summarise(&results, measured);
+    let id = gap_store::save(pool, params, &results, measured, &summary, changes_through).await?;
     Ok(RunOutcome { id, summary })
 }
 

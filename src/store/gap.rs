@@ -173,11 +173,21 @@ fn overlaps(row: &Row) -> Vec<Overlap> {
         .collect()
 }
 
-/// Measures every kelurahan on `workers` connections that share one snapshot, so the chunks
-/// see the same data; `progress(done, total)` is called after each chunk of kelurahan.
+/// Which kelurahan to measure.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    All,
+    /// Only these (the live refresh: the kelurahan that logged changes touched).
+    Only(&'a [String]),
+}
+
+/// Measures the kelurahan of `scope` on `workers` connections that share one snapshot, so the
+/// chunks see the same data; `progress(done, total)` is called after each chunk of kelurahan.
+/// The follow-up list is always computed whole.
 pub async fn measure(
     pool: &Pool,
     params: &GapParams,
+    scope: Scope<'_>,
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Measured, StoreError> {
@@ -190,7 +200,7 @@ pub async fn measure(
     )
     .await
     .context("starting the analysis snapshot")?;
-    let result = measure_in(&lead, pool, params, workers, progress).await;
+    let result = measure_in(&lead, pool, params, scope, workers, progress).await;
     // Read-only: ROLLBACK ends the snapshot whatever happened.
     let _ = lead.batch_execute("ROLLBACK").await;
     result
@@ -200,6 +210,7 @@ async fn measure_in(
     lead: &Object,
     pool: &Pool,
     params: &GapParams,
+    scope: Scope<'_>,
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Measured, StoreError> {
@@ -208,13 +219,16 @@ async fn measure_in(
         .await
         .context("exporting the analysis snapshot")?
         .get(0);
-    let codes: Vec<String> = lead
-        .query("SELECT code FROM kelurahan ORDER BY code", &[])
-        .await
-        .context("listing kelurahan")?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let codes: Vec<String> = match scope {
+        Scope::All => lead
+            .query("SELECT code FROM kelurahan ORDER BY code", &[])
+            .await
+            .context("listing kelurahan")?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+        Scope::Only(codes) => codes.to_vec(),
+    };
     let program_type = opt_str(params.program_type);
     let partner_type = opt_str(params.partner_type);
     let active = lead
@@ -444,6 +458,27 @@ pub async fn change_mark(pool: &Pool) -> Result<(i64, NaiveDate), StoreError> {
         .await
         .context("reading the change log of the gap analysis")?;
     Ok((row.get(0), row.get(1)))
+}
+
+/// The kelurahan whose measurement the logged changes after `after` up to `through` can have
+/// changed (`gap_change.kelurahan`, V16), or None when one of them changed everything.
+pub async fn changed_kelurahan(
+    pool: &Pool,
+    after: i64,
+    through: i64,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM gap_change WHERE id > $1 AND id <= $2 AND kelurahan IS NULL),
+                    ARRAY(SELECT DISTINCT k FROM gap_change, unnest(kelurahan) k
+                          WHERE id > $1 AND id <= $2 ORDER BY k)",
+            &[&after, &through],
+        )
+        .await
+        .context("reading what the logged changes touched")?;
+    let everything: bool = row.get(0);
+    Ok((!everything).then(|| row.get(1)))
 }
 
 /// Saves a run and all its rows in one transaction; returns its id. `changes_through` is the

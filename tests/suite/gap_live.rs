@@ -55,6 +55,8 @@ enum Edit {
     MoveFacility { n: usize, dx: f64, dy: f64 },
     /// The n-th proposal waiting for verification is published (demand changes).
     Publish { n: usize },
+    /// The partner of the live run's n-th follow-up gap reports mentoring there (the gap closes).
+    ReportMentoring { n: usize },
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -70,6 +72,7 @@ fn edit() -> impl Strategy<Value = Edit> {
             dy
         }),
         (0usize..40).prop_map(|n| Edit::Publish { n }),
+        (0usize..20).prop_map(|n| Edit::ReportMentoring { n }),
     ]
 }
 
@@ -129,11 +132,22 @@ async fn apply(app: &TestApp, e: &Edit) {
              WHERE id = (SELECT id FROM proposal WHERE status = 'diajukan' ORDER BY id OFFSET $1 LIMIT 1)",
             *n as i64,
         ),
+        Edit::ReportMentoring { n } => (
+            "INSERT INTO progress_report (program_code, kelurahan_code, period_kind, period_start,
+                                         participants, mentoring_sessions)
+             SELECT f.program_code, f.kelurahan_code, 'month',
+                    date_trunc('month', f.training_ended)::date, 0, 2
+             FROM gap_followup f
+             WHERE f.run_id = (SELECT id FROM gap_run_latest_default)
+             ORDER BY f.kelurahan_code, f.program_code OFFSET $1 LIMIT 1
+             ON CONFLICT DO NOTHING",
+            *n as i64,
+        ),
     };
     client.execute(sql, &[&n]).await.unwrap();
 }
 
-/// Every row of a run's per-kelurahan, per-kecamatan and per-cell results, without the run id,
+/// Every row of a run's per-kelurahan, per-kecamatan, per-cell and follow-up results, without the run id,
 /// as text (numbers rounded to 1e-9 so that only real differences show).
 async fn results(app: &TestApp, run_id: i64) -> Vec<String> {
     let client = app.pool.get().await.unwrap();
@@ -142,6 +156,7 @@ async fn results(app: &TestApp, run_id: i64) -> Vec<String> {
         ("gap_kelurahan", "kelurahan_code"),
         ("gap_kecamatan", "kecamatan_code"),
         ("gap_cell", "cell_i, cell_j"),
+        ("gap_followup", "kelurahan_code, program_code"),
     ] {
         let sql = format!(
             "SELECT (SELECT string_agg(
@@ -189,6 +204,17 @@ proptest! {
             .unwrap()
             .block_on(live_equals_batch(edits));
     }
+}
+
+/// A partner's mentoring report closes follow-up gaps: the live run's follow-up list follows
+/// (progress reports were not logged as a change of the analysis' inputs before V16).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mentoring_report_refreshes_the_live_followup_list() {
+    live_equals_batch(vec![
+        Edit::ReportMentoring { n: 0 },
+        Edit::ReportMentoring { n: 3 },
+    ])
+    .await;
 }
 
 /// The run ids in a decoded gap_kelurahan tile (`ogrinfo -al` prints each feature's fields).
