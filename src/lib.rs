@@ -40,6 +40,8 @@ pub struct AppState {
     pub tile_sql: Arc<store::tiles::TileQueries>,
     /// The tile cache, kept fresh by the change listener started here.
     pub tiles: Arc<store::tile_cache::TileCache>,
+    /// Wakes the map's event streams when a new live gap run is saved (listener started here).
+    pub gap_events: Arc<api::gap_events::GapEvents>,
 }
 
 impl AppState {
@@ -53,8 +55,10 @@ impl AppState {
             config.tile_cache_mb,
             catalog.clone(),
         ));
+        let gap_events = Arc::new(api::gap_events::GapEvents::default());
         match db.pg_config() {
             Ok(pg) => {
+                gap_events.spawn_listener(pg.clone());
                 if config.live_gap {
                     analysis::live::spawn(
                         pool.clone(),
@@ -65,7 +69,7 @@ impl AppState {
                 store::tile_cache::spawn_listener(pg, &tiles)
             }
             Err(e) => {
-                tracing::error!(error = %e, "tile cache and live gap stay off: bad database configuration")
+                tracing::error!(error = %e, "tile cache, live gap and its events stay off: bad database configuration")
             }
         }
         let limits = Arc::new(api::auth::Limits::new(&config));
@@ -76,6 +80,7 @@ impl AppState {
             tile_sql: Arc::new(store::tiles::TileQueries::new(&catalog)),
             catalog,
             tiles,
+            gap_events,
         }
     }
 }

@@ -288,7 +288,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(cfg) => {
             let addr = cfg.addr;
-            let app = sigap::app(AppState::new(pool.clone(), &cli.db, cfg));
+            let state = AppState::new(pool.clone(), &cli.db, cfg);
+            let gap_events = state.gap_events.clone();
+            let app = sigap::app(state);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -302,6 +304,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .with_graceful_shutdown(async move {
                 shutdown_signal().await;
+                // Event streams never end by themselves: end them so shutdown need not wait.
+                gap_events.close();
                 let _ = stopping_tx.send(true);
             });
             let grace = async {

@@ -3,4 +3,4 @@
 INSERT INTO gap_run (as_of, program_type, partner_type, cell_m, followup_months, weights,
                      is_default, population_weighted, summary, live, changes_through)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $7 AND $1 = current_date, $10)
-RETURNING id
+RETURNING id, live

@@ -26,6 +26,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/analysis/gap", post(start_run))
         .route("/api/analysis/gap/latest", get(latest_run))
+        .route(
+            "/api/analysis/gap/live/events",
+            get(super::gap_events::stream),
+        )
         .route("/api/analysis/gap/compare", get(compare_runs))
         .route("/api/analysis/gap/{id}", get(get_run))
         .route("/api/analysis/gap/{id}/cells", get(exact_cells))

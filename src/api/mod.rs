@@ -7,6 +7,7 @@ mod budget;
 mod compression;
 mod etag;
 mod feeds;
+pub mod gap_events;
 mod health;
 pub mod idempotency;
 pub mod input;

@@ -18,6 +18,8 @@ use crate::store::{Context, StoreError};
 const ACTIVE_PROGRAMS_SQL: &str = include_str!("../../sql/queries/gap_active_programs.sql");
 const CHUNK_SQL: &str = include_str!("../../sql/queries/gap_kelurahan_chunk.sql");
 const FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_followup.sql");
+/// Saving a live run notifies this channel with the run's id (api::gap_events listens).
+pub const LIVE_CHANNEL: &str = "sigap_gap_live";
 const SAVE_RUN_SQL: &str = include_str!("../../sql/queries/gap_save_run.sql");
 const SAVE_KELURAHAN_SQL: &str = include_str!("../../sql/queries/gap_save_kelurahan.sql");
 const SAVE_KECAMATAN_SQL: &str = include_str!("../../sql/queries/gap_save_kecamatan.sql");
@@ -497,7 +499,7 @@ pub async fn save(
         .await
         .context("starting to save a gap run")?;
     let weights = serde_json::to_value(params.weights).unwrap_or(Value::Null);
-    let id: i64 = tx
+    let saved = tx
         .query_one(
             SAVE_RUN_SQL,
             &[
@@ -514,8 +516,17 @@ pub async fn save(
             ],
         )
         .await
-        .context("saving a gap run")?
-        .get(0);
+        .context("saving a gap run")?;
+    let id: i64 = saved.get(0);
+    if saved.get::<_, bool>(1) {
+        // Delivered at commit: every process's map streams hear of the new public run.
+        tx.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&LIVE_CHANNEL, &id.to_string()],
+        )
+        .await
+        .context("announcing the live gap run")?;
+    }
 
     for (sql, rows, what) in [
         (

@@ -217,6 +217,75 @@ async fn a_mentoring_report_refreshes_the_live_followup_list() {
     .await;
 }
 
+/// Reads server-sent events from `res` until the next `run` event; returns its run id.
+async fn next_run_event(res: &mut reqwest::Response, buf: &mut String) -> i64 {
+    loop {
+        if let Some(end) = buf.find("\n\n") {
+            let event: String = buf.drain(..end + 2).collect();
+            if event.lines().any(|l| l == "event: run") {
+                let data = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .expect("a run event carries data");
+                let run: serde_json::Value = serde_json::from_str(data).expect("JSON data");
+                assert!(
+                    run["as_of"].is_string() && run["changes_through"].is_i64(),
+                    "{run}"
+                );
+                return run["id"].as_i64().expect("run id");
+            }
+            continue; // a keep-alive comment
+        }
+        // A guard against a hang, not a timing check.
+        let chunk = tokio::time::timeout(Duration::from_secs(60), res.chunk())
+            .await
+            .expect("an event within a minute")
+            .expect("the stream stays readable")
+            .expect("the stream stays open");
+        buf.push_str(std::str::from_utf8(&chunk).expect("UTF-8 events"));
+    }
+}
+
+/// The map's event stream announces the live run on connect and each new one after a change,
+/// without the map asking again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_stream_announces_each_new_live_run() {
+    let app = live_app().await;
+    let first = caught_up(&app).await;
+    let mut res = app
+        .http
+        .get(app.url("/api/analysis/gap/live/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let ty = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ty.starts_with("text/event-stream"), "{ty}");
+    let mut buf = String::new();
+    assert_eq!(next_run_event(&mut res, &mut buf).await, first);
+
+    apply(
+        &app,
+        &Edit::AddCoverage {
+            kel: 12,
+            radius_m: 800.0,
+        },
+    )
+    .await;
+    let second = caught_up(&app).await;
+    assert!(second > first);
+    // Each announced run is newer than the last; the stream reaches the caught-up one.
+    let mut last = first;
+    while last != second {
+        let id = next_run_event(&mut res, &mut buf).await;
+        assert!(
+            id > last && id <= second,
+            "{id} after {last}, expecting {second}"
+        );
+        last = id;
+    }
+}
+
 /// The run ids in a decoded gap_kelurahan tile (`ogrinfo -al` prints each feature's fields).
 fn run_ids(info: &str) -> Vec<i64> {
     info.lines()

@@ -65,8 +65,10 @@ export default {
     const handlers = [];
     const on = (ev, layer, fn) => { map.on(ev, layer, fn); handlers.push([ev, layer, fn]); };
     let watch = null;
+    let events = null;
     this.unmount = () => {
       clearInterval(watch);
+      events?.close();
       for (const [ev, layer, fn] of handlers) map.off(ev, layer, fn);
       map.setFilter('kel-selected', ['==', ['get', 'code'], '']);
       map.setLayoutProperty('gap-cells', 'visibility', 'none');
@@ -119,14 +121,20 @@ export default {
       const time = at ? at.toLocaleTimeString(document.documentElement.lang === 'en' ? 'en-GB' : 'id-ID', { hour: '2-digit', minute: '2-digit' }) : '';
       if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf), time });
     }
-    watch = setInterval(async () => {
-      const now = await get('/api/analysis/gap/latest').catch(() => null);
+    // The server announces each new live run (server-sent events), so a change shows within
+    // seconds; a slow look every minute covers a proxy that drops the stream.
+    const redrawFor = (now) => {
       if (!now?.id || now.id === shownRun?.id) return;
       cache.gap = null;
       cache.cells = null;
       map.sigapRefresh();
       app.rerender();
-    }, 15000);
+    };
+    if ('EventSource' in window) {
+      events = new EventSource('/api/analysis/gap/live/events');
+      events.addEventListener('run', (e) => redrawFor(JSON.parse(e.data)));
+    }
+    watch = setInterval(async () => redrawFor(await get('/api/analysis/gap/latest').catch(() => null)), 60000);
 
     // The slider runs from the earliest program start to the latest end (or today).
     const starts = cov.map((f) => Date.parse(f.properties.valid_from)).filter(Number.isFinite);
