@@ -163,6 +163,32 @@ async fn refresh(
     Ok((outcome.id, remeasured))
 }
 
+/// Fills the memory with a measurement of everything as of today, without saving a run.
+async fn prime(pool: &Pool, memory: &mut Option<Measurements>) {
+    let started = std::time::Instant::now();
+    let primed = async {
+        let (through, today) = gap_store::change_mark(pool).await?;
+        let params = GapParams::defaults(today);
+        let workers = run::default_workers(pool);
+        let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
+        Ok::<_, StoreError>(Measurements::new(today, through, all))
+    }
+    .await;
+    match primed {
+        Ok(m) => {
+            tracing::info!(
+                kelurahan = m.kelurahan.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "live gap refresher measured everything once"
+            );
+            *memory = Some(m);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "live gap refresher could not measure ahead; the next refresh measures all")
+        }
+    }
+}
+
 async fn refresh_if_stale(pool: &Pool, memory: &mut Option<Measurements>) {
     match stale(pool).await {
         Ok(None) => {}
@@ -221,6 +247,10 @@ async fn refresher(
     tracing::info!("live gap refresher is running");
     let mut memory = None;
     refresh_if_stale(pool, &mut memory).await;
+    if memory.is_none() {
+        // The run was current: measure once now, so the first change is already incremental.
+        prime(pool, &mut memory).await;
+    }
     let mut tick = tokio::time::interval(TICK);
     tick.tick().await;
     loop {
