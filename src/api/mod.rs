@@ -22,6 +22,7 @@ mod static_files;
 mod tiles;
 // Partners at the table (issue 15).
 mod coverage;
+mod coverage_upload;
 mod fields;
 mod partners;
 mod progress;
@@ -70,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(basemap::router())
         .merge(partners::router())
         .merge(coverage::router())
+        .merge(coverage_upload::router())
         .merge(progress::router())
         .merge(api_not_found)
         .fallback_service(static_files::service(&static_dir))
