@@ -25,6 +25,8 @@ mod coverage;
 mod coverage_upload;
 mod fields;
 mod partners;
+mod profile;
+mod profile_html;
 mod progress;
 
 use axum::extract::DefaultBodyLimit;
@@ -73,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .merge(coverage::router())
         .merge(coverage_upload::router())
         .merge(progress::router())
+        .merge(profile::router())
         .merge(api_not_found)
         .fallback_service(static_files::service(&static_dir))
         .layer(middleware::from_fn_with_state(
