@@ -6,7 +6,7 @@
 //! `POST /api/coverage`) and each is audited. The server keeps nothing between the two calls: the
 //! client sends the file again to confirm, so any server behind the balancer can answer.
 
-use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -21,9 +21,6 @@ use crate::import::{FeatureNote, ImportError};
 use crate::store::partners::partner_trusted;
 use crate::AppState;
 
-/// Largest file a partner may upload (the body, with its multipart framing).
-pub const UPLOAD_LIMIT_BYTES: usize = 20 * 1024 * 1024;
-
 /// File name endings GDAL reads for coverage, and the one the temporary file gets.
 const FORMATS: &[(&str, &str)] = &[
     (".geojson", "geojson"),
@@ -35,10 +32,9 @@ const FORMATS: &[(&str, &str)] = &[
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/api/coverage/upload",
-        post(upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT_BYTES)),
-    )
+    // The body limit is the server's (SIGAP_BODY_LIMIT_BYTES, 6 MB by default), the same one the
+    // idempotency layer buffers a keyed request under, so a retried upload is answered the same.
+    Router::new().route("/api/coverage/upload", post(upload))
 }
 
 #[derive(Deserialize)]
@@ -48,16 +44,11 @@ struct UploadQuery {
     confirm: Option<bool>,
 }
 
-fn too_large() -> ApiError {
+fn too_large(limit_bytes: usize) -> ApiError {
+    let mb = limit_bytes as f64 / 1024.0 / 1024.0;
     ApiError::too_large(Msg::new(
-        format!(
-            "Berkas terlalu besar: paling banyak {} MB.",
-            UPLOAD_LIMIT_BYTES / 1024 / 1024
-        ),
-        format!(
-            "The file is too large: at most {} MB.",
-            UPLOAD_LIMIT_BYTES / 1024 / 1024
-        ),
+        format!("Berkas terlalu besar: paling banyak {mb:.1} MB."),
+        format!("The file is too large: at most {mb:.1} MB."),
     ))
 }
 
@@ -70,10 +61,13 @@ fn no_file() -> ApiError {
 }
 
 /// The one file of the multipart body: its format and bytes.
-async fn read_file(mut form: Multipart) -> ApiResult<(&'static str, String, Vec<u8>)> {
+async fn read_file(
+    mut form: Multipart,
+    limit_bytes: usize,
+) -> ApiResult<(&'static str, String, Vec<u8>)> {
     let multipart_error = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
+            too_large(limit_bytes)
         } else {
             no_file()
         }
@@ -137,7 +131,7 @@ async fn upload(
             .unwrap_or(false);
         publish_now(&user, trusted)
     };
-    let (ext, name, bytes) = read_file(form).await?;
+    let (ext, name, bytes) = read_file(form, state.config.body_limit_bytes).await?;
     let file = tempfile::Builder::new()
         .prefix("sigap-upload-")
         .suffix(&format!(".{ext}"))

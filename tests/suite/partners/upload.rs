@@ -275,7 +275,7 @@ async fn only_the_partners_staff_and_reviewers_upload_and_bad_files_are_4xx() {
 }
 
 fn sigap_upload_limit() -> usize {
-    20 * 1024 * 1024
+    sigap::config::ServeConfig::default().body_limit_bytes
 }
 
 #[tokio::test]
