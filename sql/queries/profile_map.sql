@@ -1,8 +1,8 @@
 -- The profile's map as SVG path data, in metres of EPSG:32748 (UTM 48S) so the shape is true to
 -- scale: the area's outline (and, for a kecamatan, its kelurahan), approved coverage of approved
--- programs active during the year up to $3 clipped to the area, and public proposals inside it.
+-- programs active at any time from $5 to $3 clipped to the area, and public proposals inside it.
 -- ST_AsSVG writes y downwards (it negates y), so the viewBox starts at -ymax.
--- $1 text level, $2 text code, $3 date as_of, $4 text[] public proposal statuses.
+-- $1 text level, $2 text code, $3 date as_of, $4 text[] public proposal statuses, $5 date from.
 WITH a AS (
     SELECT geom FROM kelurahan WHERE $1::text = 'kelurahan' AND code = $2::text
     UNION ALL
@@ -29,7 +29,7 @@ SELECT json_build_object(
                  WHERE c.approved_at IS NOT NULL AND p.approved_at IS NOT NULL
                    AND c.geom && b.g4326 AND ST_Intersects(c.geom, b.g4326)
                    AND greatest(c.valid_from, p.start_date) <= $3::date
-                   AND least(c.valid_to, p.end_date) >= ($3::date - interval '1 year')::date),
+                   AND least(c.valid_to, p.end_date) >= $5::date),
     'proposals', coalesce((SELECT json_agg(ST_AsSVG(ST_Transform(pr.geom, 32748), 0, 1) ORDER BY pr.id)
                            FROM proposal pr
                            WHERE pr.kelurahan_code LIKE $2::text || '%'

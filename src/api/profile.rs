@@ -47,6 +47,8 @@ pub(super) struct Profile {
     pub level: Level,
     pub area: Area,
     pub as_of: NaiveDate,
+    /// The first year of the coverage chart (and of the coverage on the map).
+    pub first_year: i32,
     pub map: Value,
     pub gap: Option<Value>,
     pub years: Vec<CoverageYear>,
@@ -102,10 +104,11 @@ pub(super) async fn gather(state: &AppState, level: Level, code: &str) -> ApiRes
         ))
     })?;
     let as_of = chrono::Local::now().date_naive();
-    let map = store::map(&client, level, code, as_of, ProposalStatus::PUBLIC).await?;
+    let first_year = as_of.year() - YEARS + 1;
+    let from = NaiveDate::from_ymd_opt(first_year, 1, 1).unwrap_or(as_of);
+    let map = store::map(&client, level, code, (from, as_of), ProposalStatus::PUBLIC).await?;
     let gap = store::gap(&client, level, code).await?;
-    let years =
-        store::coverage_years(&client, level, code, as_of.year() - YEARS + 1, as_of.year()).await?;
+    let years = store::coverage_years(&client, level, code, first_year, as_of.year()).await?;
     let codes = store::programs(&client, level, code).await?;
     // Names only (an approved program's partner is named publicly on the program itself).
     let all = Viewer {
@@ -155,6 +158,7 @@ pub(super) async fn gather(state: &AppState, level: Level, code: &str) -> ApiRes
         level,
         area,
         as_of,
+        first_year,
         map,
         gap,
         years,

@@ -94,13 +94,16 @@ fn map_svg(map: &Value) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Peta wilayah" viewBox="{xmin:.1} {:.1} {w:.1} {h:.1}" width="100%" style="max-height:120mm">{HATCH}"##,
-        -ymax
+        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Peta wilayah" viewBox="{xmin:.1} {:.1} {w:.1} {h:.1}" width="100%" style="max-height:120mm"><defs><pattern id="maphatch" width="{hatch:.1}" height="{hatch:.1}" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="{hatch:.1}" stroke="#000" stroke-width="{:.1}"/></pattern></defs>"##,
+        -ymax,
+        stroke * 1.2,
+        // Hatching in map units (metres): about 90 lines across the map, whatever its size.
+        hatch = w.max(h) / 90.0,
     );
     if let Some(cov) = map["coverage"].as_str().filter(|c| !c.is_empty()) {
         let _ = write!(
             s,
-            r##"<path d="{}" fill="url(#hatch)" fill-opacity="0.55" stroke="#000" stroke-width="{:.1}" stroke-dasharray="{:.1} {:.1}"/>"##,
+            r##"<path d="{}" fill="url(#maphatch)" stroke="#000" stroke-width="{:.1}" stroke-dasharray="{:.1} {:.1}"/>"##,
             esc(cov),
             stroke,
             stroke * 4.0,
@@ -142,13 +145,13 @@ fn map_svg(map: &Value) -> String {
 
 /// A horizontal bar chart: one row per item, hatched bars with the value printed beside them.
 fn bar_chart(label: &str, items: &[(String, f64, String)], max: f64) -> String {
-    let row = 22.0;
-    let (left, bar_w, width) = (120.0, 300.0, 500.0);
+    let row = 26.0;
+    let (left, bar_w, width) = (110.0, 230.0, 500.0);
     let height = row * items.len() as f64 + 8.0;
     let mut s = String::new();
     let _ = write!(
         s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" viewBox="0 0 {width} {height}" width="100%" font-size="12" font-family="DejaVu Sans, Arial, sans-serif">{HATCH}"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{}" viewBox="0 0 {width} {height}" width="100%" font-size="15" font-family="DejaVu Sans, Arial, sans-serif">{HATCH}"##,
         esc(label)
     );
     for (i, (name, value, shown)) in items.iter().enumerate() {
@@ -162,12 +165,12 @@ fn bar_chart(label: &str, items: &[(String, f64, String)], max: f64) -> String {
             s,
             r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{left}" y="{:.1}" width="{len:.1}" height="{:.1}" fill="url(#hatch)" stroke="#000"/><text x="{:.1}" y="{:.1}">{}</text>"##,
             left - 6.0,
-            y + 14.0,
+            y + 16.0,
             esc(name),
             y + 2.0,
             row - 6.0,
             left + len + 6.0,
-            y + 14.0,
+            y + 16.0,
             esc(shown)
         );
     }
@@ -198,7 +201,7 @@ fn gap_section(p: &Profile) -> String {
 <tr><th>Permintaan warga (demand)</th><td class="n">{demand}</td><td>{proposals} usulan publik, {supports} dukungan</td></tr>
 <tr><th>Program / mitra aktif</th><td class="n">{programs} / {partners}</td><td>menurut analisis per {as_of}</td></tr>
 </tbody></table>
-<p class="note">Skor = kebutuhan × bagian yang belum tercakup, ditambah bobot permintaan warga (docs/gap-analysis.md).</p>"#,
+<p class="note">Skor = kebutuhan × (1 − bagian penduduk tercakup) × (1 + bobot permintaan × permintaan warga); peringkat 1 = kesenjangan terbesar (docs/gap-analysis.md).</p>"#,
         score = num_id(f("gap_score"), 3),
         rank = i("rank"),
         of = i("of"),
@@ -365,7 +368,7 @@ pub fn render(p: &Profile) -> String {
 </header>
 <section><h2>Peta wilayah</h2>
 {map}
-<p class="legend"><span>━ batas {level_lower}</span><span>▨ cakupan program (aktif 12 bulan terakhir)</span><span>● usulan warga (publik)</span></p>
+<p class="legend"><span>━ batas {level_lower}</span><span>▨ cakupan program yang disetujui ({first_year}–{last_year})</span><span>● usulan warga (publik)</span></p>
 </section>
 <section><h2>Skor kesenjangan dan komponennya</h2>{gap}</section>
 <div class="grid">
@@ -386,6 +389,8 @@ pub fn render(p: &Profile) -> String {
         pdf = esc(&format!("{}.pdf", a.code)),
         map = map_svg(&p.map),
         level_lower = level.to_lowercase(),
+        first_year = p.first_year,
+        last_year = p.as_of.format("%Y"),
         gap = gap_section(p),
         years_chart = bar_chart("Cakupan per tahun", &years, 1.0),
         stages_chart = bar_chart("Usulan per tahap", &stages, stage_max),

@@ -61,17 +61,21 @@ pub async fn area<C: GenericClient>(
     }))
 }
 
+/// Coverage active at any time from `from` to `as_of`:
 /// `{xmin, ymax, width, height, outline, inner: [path], coverage: path|null, proposals: [circle
 /// attributes]}` in metres of EPSG:32748 (see sql/queries/profile_map.sql).
 pub async fn map<C: GenericClient>(
     client: &C,
     level: Level,
     code: &str,
-    as_of: NaiveDate,
+    (from, as_of): (NaiveDate, NaiveDate),
     public_statuses: &[&str],
 ) -> Result<Value, StoreError> {
     let row = client
-        .query_one(MAP_SQL, &[&level.as_str(), &code, &as_of, &public_statuses])
+        .query_one(
+            MAP_SQL,
+            &[&level.as_str(), &code, &as_of, &public_statuses, &from],
+        )
         .await
         .context("drawing a profile's map")?;
     Ok(row.get(0))

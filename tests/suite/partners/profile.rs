@@ -106,7 +106,7 @@ async fn kelurahan_and_kecamatan_profiles_show_public_data_only() {
     }
     // The map: the outline, hatched coverage, and two public proposals as dots.
     assert_eq!(html.matches("<circle ").count(), 2);
-    assert!(html.contains("fill=\"url(#hatch)\""));
+    assert!(html.contains("fill=\"url(#maphatch)\""));
 
     let (s, _, html) = page(&w, "/profil/kecamatan/32.73.01").await;
     assert_eq!(s, 200, "{html}");
