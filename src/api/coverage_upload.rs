@@ -129,7 +129,9 @@ async fn upload(
         let trusted = partner_trusted(&client, &program.partner_code)
             .await?
             .unwrap_or(false);
-        publish_now(&user, trusted)
+        let (approved, approver) = publish_now(&user, trusted);
+        // Coverage of a pending program stays pending, whoever writes it (the V10 trigger).
+        (approved && program.approved, approver)
     };
     let (ext, name, bytes) = read_file(form, state.config.body_limit_bytes).await?;
     let file = tempfile::Builder::new()

@@ -114,6 +114,7 @@ async fn preview_reports_every_feature_and_confirm_writes_the_good_ones_pending(
     assert_eq!(s, 201, "{done}");
     assert_eq!(done["committed"], true, "{done}");
     assert_eq!(done["loaded"], 3, "{done}");
+    assert_eq!(done["approved"], false, "a new partner's rows wait: {done}");
     let codes = coverage_codes(&w, "latih-a").await;
     assert_eq!(codes.len(), 3, "{codes:?}");
     assert!(codes.contains(&"unggah-barat".to_owned()), "{codes:?}");
