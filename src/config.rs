@@ -125,6 +125,11 @@ pub struct ServeConfig {
     /// Directory of PMTiles archives served at `/basemap/{name}.pmtiles` (unset: none served).
     #[arg(long, env = "SIGAP_BASEMAP_DIR")]
     pub basemap_dir: Option<PathBuf>,
+
+    /// The Chromium (or Chrome) binary that renders the printable profiles to PDF
+    /// (`/profil/kelurahan/{code}.pdf`, docs/partners.md).
+    #[arg(long, env = "SIGAP_CHROMIUM", default_value = "chromium")]
+    pub chromium: PathBuf,
 }
 
 /// OpenStreetMap's standard raster tiles: free, no key, streets and local names, kept current;
@@ -162,6 +167,7 @@ impl Default for ServeConfig {
             basemap_style: None,
             basemap_attribution: DEFAULT_BASEMAP_ATTRIBUTION.to_owned(),
             basemap_dir: None,
+            chromium: PathBuf::from("chromium"),
         }
     }
 }

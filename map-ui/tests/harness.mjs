@@ -44,6 +44,9 @@ function sigap(env, args, input) {
 export const STAFF = {
   moderator: { username: 'e2e_moderator', password: 'moderator-e2e-pass-1', role: 'moderator' },
   official: { username: 'e2e_official', password: 'official-e2e-pass-1', role: 'official' },
+  planner: { username: 'e2e_planner', password: 'planner-e2e-pass-1', role: 'planner' },
+  // Staff of a sample partner (trusted, as every imported partner is).
+  mitra: { username: 'e2e_mitra', password: 'mitra-e2e-pass-1', role: 'mitra', partner: 'diskopukm' },
 };
 
 /** `env` adds to or overrides the server's environment (e.g. a basemap for the basemap tests). */
@@ -68,7 +71,10 @@ export async function startWorld({ env: extraEnv = {} } = {}) {
     sigap(env, ['migrate']);
     sigap(env, ['sample', 'load', '--dir', process.env.SIGAP_SAMPLE_DIR || join(repoRoot, 'sample-layers')]);
     // `sample load` ends with the default gap run (choropleth, cells, the panel's gap components).
-    for (const u of Object.values(STAFF)) sigap(env, ['user', 'add', '--role', u.role, '--password-stdin', u.username], `${u.password}\n`);
+    for (const u of Object.values(STAFF)) {
+      const partner = u.partner ? ['--partner', u.partner] : [];
+      sigap(env, ['user', 'add', '--role', u.role, ...partner, '--password-stdin', u.username], `${u.password}\n`);
+    }
     server = spawn(sigapBin, ['serve'], { env, cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base, server);

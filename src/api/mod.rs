@@ -23,8 +23,11 @@ mod static_files;
 mod tiles;
 // Partners at the table (issue 15).
 mod coverage;
+mod coverage_upload;
 mod fields;
 mod partners;
+mod profile;
+mod profile_html;
 mod progress;
 
 use axum::extract::DefaultBodyLimit;
@@ -71,7 +74,9 @@ pub fn app(state: AppState) -> Router {
         .merge(basemap::router())
         .merge(partners::router())
         .merge(coverage::router())
+        .merge(coverage_upload::router())
         .merge(progress::router())
+        .merge(profile::router())
         .merge(api_not_found)
         .fallback_service(static_files::service(&static_dir))
         .layer(middleware::from_fn_with_state(

@@ -44,7 +44,7 @@ pub struct FieldSpec {
     pub check: Option<ValueCheck>,
 }
 
-const fn field(name: &'static str, ty: FieldType) -> FieldSpec {
+pub(super) const fn field(name: &'static str, ty: FieldType) -> FieldSpec {
     FieldSpec {
         name,
         ty,
@@ -66,12 +66,12 @@ const fn one_of(mut f: FieldSpec, allowed: &'static [&'static str]) -> FieldSpec
     f
 }
 
-const fn at_least(mut f: FieldSpec, min: f64) -> FieldSpec {
+pub(super) const fn at_least(mut f: FieldSpec, min: f64) -> FieldSpec {
     f.min = Some(min);
     f
 }
 
-const fn checked(mut f: FieldSpec, check: ValueCheck) -> FieldSpec {
+pub(super) const fn checked(mut f: FieldSpec, check: ValueCheck) -> FieldSpec {
     f.check = Some(check);
     f
 }
@@ -110,6 +110,7 @@ impl LayerSpec {
             references: self.references,
             in_region: self.in_region,
             insert_sql: self.insert_sql,
+            checks: &[],
         }
     }
 }
@@ -138,7 +139,7 @@ fn kelurahan_code(s: &str) -> Result<(), String> {
         s,
     )
 }
-fn slug(s: &str) -> Result<(), String> {
+pub(super) fn slug(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -201,7 +202,11 @@ fn check_parent(props: &Map<String, Value>, target: &str) -> Result<(), String> 
     }
 }
 
-fn dates_ordered(props: &Map<String, Value>, from: &str, to: &str) -> Result<(), String> {
+pub(super) fn dates_ordered(
+    props: &Map<String, Value>,
+    from: &str,
+    to: &str,
+) -> Result<(), String> {
     match (
         props.get(from).and_then(Value::as_str),
         props.get(to).and_then(Value::as_str),

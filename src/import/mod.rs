@@ -9,6 +9,7 @@
 pub mod check;
 pub mod export;
 pub mod layers;
+pub mod partner;
 mod read;
 
 use std::fmt;
@@ -180,6 +181,19 @@ pub async fn import_file(
     opts: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let spec = layer(layer_name).ok_or_else(|| ImportError::UnknownLayer(layer_name.to_owned()))?;
+    run(pool, path, spec, &spec.rules(), opts, None).await
+}
+
+/// Reads, stages, checks and loads one file by `rules` (the layer's own, or a variant such as a
+/// partner's upload, whose extra checks and insert take `context`).
+pub(crate) async fn run(
+    pool: &Pool,
+    path: &Path,
+    spec: &'static LayerSpec,
+    rules: &staging::Rules,
+    opts: &ImportOptions,
+    context: Option<&serde_json::Value>,
+) -> Result<ImportReport, ImportError> {
     let owned_path: PathBuf = path.to_owned();
     let read_opts = opts.clone();
     let outcome =
@@ -201,13 +215,14 @@ pub async fn import_file(
     let progress = progress_bar(opts.progress);
     let loaded = staging::load(
         &mut client,
-        &spec.rules(),
+        rules,
         rows,
         staging::LoadOptions {
             dry_run: opts.dry_run,
             skip_invalid: opts.skip_invalid,
             quality: opts.quality,
             source: opts.source.as_ref(),
+            context,
         },
         &progress,
     )

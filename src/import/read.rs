@@ -57,6 +57,18 @@ fn describe_srs(srs: &SpatialRef) -> String {
     }
 }
 
+/// Whether a feature has a value in a field. The gdal crate's `field` checks only for NULL; a
+/// field the feature leaves *unset* (a GeoJSON feature without that property, where another
+/// feature has it) would read as 0 or "".
+fn field_is_set(feature: &gdal::vector::Feature, idx: usize) -> bool {
+    let Ok(idx) = i32::try_from(idx) else {
+        return false;
+    };
+    // SAFETY: the handle belongs to `feature`, alive for this call; the index comes from the
+    // layer's own field list.
+    unsafe { gdal_sys::OGR_F_IsFieldSetAndNotNull(feature.c_feature(), idx) != 0 }
+}
+
 /// Reads every feature of the file's layer. Blocking: call it from `spawn_blocking`.
 pub fn read(
     path: &Path,
@@ -77,7 +89,19 @@ pub fn read(
         open_options: is_csv.then_some(CSV_OPEN_OPTIONS),
         ..Default::default()
     };
-    let ds = Dataset::open_ex(path, options).map_err(|e| ImportError::Open {
+    // A zipped Shapefile (or any zipped vector file) is read through GDAL's /vsizip/.
+    let is_zip = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    let vsi;
+    let open_path = if is_zip {
+        vsi = std::path::PathBuf::from(format!("/vsizip/{}", path.display()));
+        vsi.as_path()
+    } else {
+        path
+    };
+    let ds = Dataset::open_ex(open_path, options).map_err(|e| ImportError::Open {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
@@ -181,8 +205,8 @@ pub fn read(
         let mut unreadable: Vec<&str> = Vec::new();
         for (f, idx) in &columns {
             let raw = match idx {
-                Some(idx) => feature.field(*idx)?,
-                None => None,
+                Some(idx) if field_is_set(&feature, *idx) => feature.field(*idx)?,
+                _ => None,
             };
             match convert(f, raw) {
                 Ok(Some(v)) => {

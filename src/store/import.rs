@@ -42,7 +42,11 @@ pub struct Rules {
     /// Whether features must touch the loaded region.
     pub in_region: bool,
     /// INSERT … SELECT from `import_staging`; `$1` is NULL for every row, or one feature index.
+    /// With a [`LoadOptions::context`], `$2` is that context (jsonb).
     pub insert_sql: &'static str,
+    /// Further checks of the staged rows (UPDATEs that set `reject`), run after the built-in
+    /// ones; each takes the load's context as `$1` (jsonb). Empty for `sigap import`'s layers.
+    pub checks: &'static [&'static str],
 }
 
 /// One feature to stage.
@@ -170,6 +174,9 @@ pub struct LoadOptions<'a> {
     pub quality: QualityOptions,
     /// The layer's source and licence, recorded when the load commits.
     pub source: Option<&'a Source>,
+    /// Who loads and for what (e.g. a partner's upload: the program, the review state, the
+    /// actor), bound as `$1` of [`Rules::checks`] and `$2` of the insert. `None` for the CLI.
+    pub context: Option<&'a Value>,
 }
 
 /// Stages, checks and (unless refused) loads one layer's features.
@@ -185,6 +192,7 @@ pub async fn load(
         skip_invalid,
         quality: quality_opts,
         source,
+        context,
     } = opts;
     let tx = client
         .transaction()
@@ -308,6 +316,17 @@ pub async fn load(
         tx.execute(&sql, &[]).await.context("checking references")?;
     }
 
+    if let Some(ctx) = context {
+        for sql in rules.checks {
+            if sql.contains("$1") {
+                tx.execute(*sql, &[ctx]).await
+            } else {
+                tx.execute(*sql, &[]).await
+            }
+            .context("running the layer's own checks")?;
+        }
+    }
+
     progress.set_message("loading");
     let insert_one = tx
         .prepare(rules.insert_sql)
@@ -317,7 +336,17 @@ pub async fn load(
     tx.batch_execute("SAVEPOINT bulk")
         .await
         .context("setting a savepoint")?;
-    if tx.execute(&insert_one, &[&none]).await.is_err() {
+    let run_insert = |idx: Option<i32>| {
+        let tx = &tx;
+        let insert_one = &insert_one;
+        async move {
+            match context {
+                Some(ctx) => tx.execute(insert_one, &[&idx, ctx]).await,
+                None => tx.execute(insert_one, &[&idx]).await,
+            }
+        }
+    };
+    if run_insert(none).await.is_err() {
         // A constraint the checks above did not foresee: find the culprits one by one so the
         // report names them instead of failing the whole file.
         tx.batch_execute("ROLLBACK TO SAVEPOINT bulk")
@@ -337,7 +366,7 @@ pub async fn load(
             tx.batch_execute("SAVEPOINT one")
                 .await
                 .context("setting a savepoint")?;
-            if let Err(e) = tx.execute(&insert_one, &[&Some(idx)]).await {
+            if let Err(e) = run_insert(Some(idx)).await {
                 tx.batch_execute("ROLLBACK TO SAVEPOINT one")
                     .await
                     .context("rolling back one feature")?;

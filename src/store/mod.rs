@@ -12,6 +12,7 @@ pub mod import;
 pub mod migrate;
 pub mod partner_coverage;
 pub mod partners;
+pub mod profile;
 pub mod progress;
 pub mod proposals;
 pub mod quality;

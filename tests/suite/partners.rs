@@ -14,6 +14,9 @@ use serde_json::{json, Value};
 
 use common::{gdal_tool, password_hash, sigap_cli, TestApp, PASSWORD};
 use fixture::{scalar, spawn};
+
+mod profile;
+mod upload;
 use sigap::analysis::gap::GapParams;
 use sigap::analysis::run;
 

@@ -8,8 +8,9 @@ import coverage from './views/coverage.js';
 import proposals from './views/proposals.js';
 import budget from './views/budget.js';
 import moderation from './views/moderation.js';
+import partners from './views/partners.js';
 
-const VIEWS = [coverage, proposals, budget, moderation];
+const VIEWS = [coverage, proposals, budget, moderation, partners];
 const $ = (s) => document.querySelector(s);
 
 const app = {

@@ -234,6 +234,9 @@ export default {
       fill(detail, 
         h('h3', { tabindex: '-1', id: 'kel-title' }, t('kel.heading', { name: p.name })),
         h('p', { class: 'muted' }, `${t('kel.kecamatan')} ${p.kecamatan_name ?? ''} · ${t('kel.code')} ${p.code}`),
+        // The printable profile for Musrenbang (server-rendered page and its PDF).
+        h('p', {}, h('a', { href: `/profil/kelurahan/${encodeURIComponent(p.code)}`, target: '_blank', id: 'kel-profile' }, t('kel.profile')),
+          ' · ', h('a', { href: `/profil/kelurahan/${encodeURIComponent(p.code)}.pdf`, target: '_blank' }, 'PDF')),
         h('h3', {}, t('kel.indicators')),
         h('dl', { class: 'kv' },
           h('dt', {}, t('kel.population')), h('dd', {}, fmtNum(p.population)),
