@@ -66,7 +66,9 @@ export default {
     const on = (ev, layer, fn) => { map.on(ev, layer, fn); handlers.push([ev, layer, fn]); };
     let watch = null;
     let events = null;
+    let mounted = true;
     this.unmount = () => {
+      mounted = false;
       clearInterval(watch);
       events?.close();
       for (const [ev, layer, fn] of handlers) map.off(ev, layer, fn);
@@ -123,8 +125,11 @@ export default {
     }
     // The server announces each new live run (server-sent events), so a change shows within
     // seconds; a slow look every minute covers a proxy that drops the stream.
+    // The view may have been left while its layers loaded: then it must not listen, nor redraw
+    // whichever view is showing now.
+    if (!mounted) return;
     const redrawFor = (now) => {
-      if (!now?.id || now.id === shownRun?.id) return;
+      if (!mounted || !now?.id || now.id === shownRun?.id) return;
       cache.gap = null;
       cache.cells = null;
       map.sigapRefresh();
