@@ -126,29 +126,8 @@ pub(super) async fn gather(state: &AppState, level: Level, code: &str) -> ApiRes
         })
         .collect();
     let mut programs = progress::reach(&client, &codes).await?;
+    super::progress::add_in_area(&mut programs, code);
     for p in &mut programs {
-        let inside: Vec<&Value> = p["kelurahan"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|k| {
-                k["kelurahan_code"]
-                    .as_str()
-                    .is_some_and(|c| c.starts_with(code))
-            })
-            .collect();
-        let sum = |k: &str| {
-            inside
-                .iter()
-                .map(|v| v[k].as_i64().unwrap_or(0))
-                .sum::<i64>()
-        };
-        p["in_area"] = json!({
-            "participants": sum("participants"),
-            "participants_women": sum("participants_women"),
-            "ukm_assisted": sum("ukm_assisted"),
-            "mentoring_sessions": sum("mentoring_sessions"),
-        });
         let partner = p["partner_code"].as_str().unwrap_or_default().to_owned();
         p["partner_name"] = json!(partner_names.get(&partner).cloned().unwrap_or(partner));
     }

@@ -367,6 +367,30 @@ async fn partner_reach(
     Ok(Json(body))
 }
 
+/// Sets each program's `in_area`: the sums of its reports in the kelurahan whose code starts with
+/// `area` (a kelurahan or kecamatan code), and those kelurahan's rows.
+pub(crate) fn add_in_area(programs: &mut [Value], area: &str) {
+    for p in programs {
+        let inside: Vec<Value> = p["kelurahan"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| {
+                k["kelurahan_code"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with(area))
+            })
+            .cloned()
+            .collect();
+        let mut sums = json!({});
+        for k in SUMMED {
+            sums[*k] = json!(inside.iter().map(|v| as_i64(v, k)).sum::<i64>());
+        }
+        sums["kelurahan"] = Value::Array(inside);
+        p["in_area"] = sums;
+    }
+}
+
 #[derive(Deserialize)]
 struct AreaQuery {
     area: Option<String>,
@@ -383,25 +407,7 @@ async fn area_reach(
     let client = super::conn(&state).await?;
     let codes = store::programs_reporting_in(&client, &area, &viewer(user.as_ref())).await?;
     let mut programs = store::reach(&client, &codes).await?;
-    for p in &mut programs {
-        let inside: Vec<Value> = p["kelurahan"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|k| {
-                k["kelurahan_code"]
-                    .as_str()
-                    .is_some_and(|c| c.starts_with(&area))
-            })
-            .cloned()
-            .collect();
-        let mut sums = json!({});
-        for k in SUMMED {
-            sums[*k] = json!(inside.iter().map(|v| as_i64(v, k)).sum::<i64>());
-        }
-        sums["kelurahan"] = Value::Array(inside);
-        p["in_area"] = sums;
-    }
+    add_in_area(&mut programs, &area);
     Ok(Json(json!({"area_code": area, "programs": programs})))
 }
 
