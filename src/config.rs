@@ -125,6 +125,13 @@ pub struct ServeConfig {
     /// Directory of PMTiles archives served at `/basemap/{name}.pmtiles` (unset: none served).
     #[arg(long, env = "SIGAP_BASEMAP_DIR")]
     pub basemap_dir: Option<PathBuf>,
+
+    /// Streaming read replicas of `DATABASE_URL`, comma-separated connection strings. Tiles, OGC
+    /// items, exports and analysis reads go to a healthy replica that has replayed what they
+    /// must see; writes, and reads that follow a client's own write, to the primary. Unset: all
+    /// on the primary. See docs/operations.md "Fleet".
+    #[arg(long, env = "SIGAP_READ_DATABASE_URL", value_delimiter = ',')]
+    pub read_database_urls: Vec<String>,
 }
 
 /// OpenStreetMap's standard raster tiles: free, no key, streets and local names, kept current;
@@ -162,6 +169,7 @@ impl Default for ServeConfig {
             basemap_style: None,
             basemap_attribution: DEFAULT_BASEMAP_ATTRIBUTION.to_owned(),
             basemap_dir: None,
+            read_database_urls: Vec::new(),
         }
     }
 }

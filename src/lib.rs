@@ -32,7 +32,7 @@ pub use api::app;
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<config::ServeConfig>,
-    /// In-memory rate limiters (login, anonymous submissions).
+    /// Fleet-wide rate limiters (login, anonymous submissions), kept in PostgreSQL.
     pub limits: Arc<api::auth::Limits>,
     /// The published collections (OGC API Features, tiles, exports).
     pub catalog: Arc<store::collections::Catalog>,
@@ -40,6 +40,8 @@ pub struct AppState {
     pub tile_sql: Arc<store::tiles::TileQueries>,
     /// The tile cache, kept fresh by the change listener started here.
     pub tiles: Arc<store::tile_cache::TileCache>,
+    /// Where reads go: the primary (`pool`) or a read replica that is current enough.
+    pub reads: Arc<store::read_routing::ReadPools>,
 }
 
 impl AppState {
@@ -53,6 +55,30 @@ impl AppState {
             config.tile_cache_mb,
             catalog.clone(),
         ));
+        let replicas = config
+            .read_database_urls
+            .iter()
+            .filter(|u| !u.trim().is_empty())
+            .filter_map(|url| {
+                let cfg = config::DbConfig {
+                    database_url: url.trim().to_owned(),
+                    pool_size: db.pool_size,
+                };
+                match (cfg.pg_config(), store::pool(&cfg)) {
+                    (Ok(pg), Ok(pool)) => Some((store::read_routing::describe(&pg), pool)),
+                    (Err(e), _) => {
+                        tracing::error!(error = %e, "a SIGAP_READ_DATABASE_URL entry is invalid; skipped");
+                        None
+                    }
+                    (_, Err(e)) => {
+                        tracing::error!(error = %e, "a SIGAP_READ_DATABASE_URL entry is invalid; skipped");
+                        None
+                    }
+                }
+            })
+            .collect();
+        let reads = Arc::new(store::read_routing::ReadPools::new(pool.clone(), replicas));
+        reads.spawn_health();
         match db.pg_config() {
             Ok(pg) => {
                 if config.live_gap {
@@ -62,13 +88,13 @@ impl AppState {
                         std::time::Duration::from_millis(config.live_gap_debounce_ms),
                     );
                 }
-                store::tile_cache::spawn_listener(pg, &tiles)
+                store::tile_cache::spawn_listener(pg, &tiles, &reads)
             }
             Err(e) => {
                 tracing::error!(error = %e, "tile cache and live gap stay off: bad database configuration")
             }
         }
-        let limits = Arc::new(api::auth::Limits::new(&config));
+        let limits = Arc::new(api::auth::Limits::new(&config, pool.clone()));
         Self {
             pool,
             config: Arc::new(config),
@@ -76,6 +102,7 @@ impl AppState {
             tile_sql: Arc::new(store::tiles::TileQueries::new(&catalog)),
             catalog,
             tiles,
+            reads,
         }
     }
 }
