@@ -130,6 +130,12 @@ pub struct ServeConfig {
     /// (`/profil/kelurahan/{code}.pdf`, docs/partners.md).
     #[arg(long, env = "SIGAP_CHROMIUM", default_value = "chromium")]
     pub chromium: PathBuf,
+    /// Streaming read replicas of `DATABASE_URL`, comma-separated connection strings. Tiles, OGC
+    /// items, exports and analysis reads go to a healthy replica that has replayed what they
+    /// must see; writes, and reads that follow a client's own write, to the primary. Unset: all
+    /// on the primary. See docs/operations.md "Fleet".
+    #[arg(long, env = "SIGAP_READ_DATABASE_URL", value_delimiter = ',')]
+    pub read_database_urls: Vec<String>,
 }
 
 /// OpenStreetMap's standard raster tiles: free, no key, streets and local names, kept current;
@@ -168,6 +174,7 @@ impl Default for ServeConfig {
             basemap_attribution: DEFAULT_BASEMAP_ATTRIBUTION.to_owned(),
             basemap_dir: None,
             chromium: PathBuf::from("chromium"),
+            read_database_urls: Vec::new(),
         }
     }
 }

@@ -32,7 +32,7 @@ pub use api::app;
 pub struct AppState {
     pub pool: Pool,
     pub config: Arc<config::ServeConfig>,
-    /// In-memory rate limiters (login, anonymous submissions).
+    /// Fleet-wide rate limiters (login, anonymous submissions), kept in PostgreSQL.
     pub limits: Arc<api::auth::Limits>,
     /// The published collections (OGC API Features, tiles, exports).
     pub catalog: Arc<store::collections::Catalog>,
@@ -42,6 +42,8 @@ pub struct AppState {
     pub tiles: Arc<store::tile_cache::TileCache>,
     /// Wakes the map's event streams when a new live gap run is saved (listener started here).
     pub gap_events: Arc<api::gap_events::GapEvents>,
+    /// Where reads go: the primary (`pool`) or a read replica that is current enough.
+    pub reads: Arc<store::read_routing::ReadPools>,
 }
 
 impl AppState {
@@ -56,6 +58,30 @@ impl AppState {
             catalog.clone(),
         ));
         let gap_events = Arc::new(api::gap_events::GapEvents::default());
+        let replicas = config
+            .read_database_urls
+            .iter()
+            .filter(|u| !u.trim().is_empty())
+            .filter_map(|url| {
+                let cfg = config::DbConfig {
+                    database_url: url.trim().to_owned(),
+                    pool_size: db.pool_size,
+                };
+                match (cfg.pg_config(), store::pool(&cfg)) {
+                    (Ok(pg), Ok(pool)) => Some((store::read_routing::describe(&pg), pool)),
+                    (Err(e), _) => {
+                        tracing::error!(error = %e, "a SIGAP_READ_DATABASE_URL entry is invalid; skipped");
+                        None
+                    }
+                    (_, Err(e)) => {
+                        tracing::error!(error = %e, "a SIGAP_READ_DATABASE_URL entry is invalid; skipped");
+                        None
+                    }
+                }
+            })
+            .collect();
+        let reads = Arc::new(store::read_routing::ReadPools::new(pool.clone(), replicas));
+        reads.spawn_health();
         match db.pg_config() {
             Ok(pg) => {
                 gap_events.spawn_listener(pg.clone());
@@ -66,13 +92,13 @@ impl AppState {
                         std::time::Duration::from_millis(config.live_gap_debounce_ms),
                     );
                 }
-                store::tile_cache::spawn_listener(pg, &tiles)
+                store::tile_cache::spawn_listener(pg, &tiles, &reads)
             }
             Err(e) => {
                 tracing::error!(error = %e, "tile cache, live gap and its events stay off: bad database configuration")
             }
         }
-        let limits = Arc::new(api::auth::Limits::new(&config));
+        let limits = Arc::new(api::auth::Limits::new(&config, pool.clone()));
         Self {
             pool,
             config: Arc::new(config),
@@ -81,6 +107,7 @@ impl AppState {
             catalog,
             tiles,
             gap_events,
+            reads,
         }
     }
 }

@@ -165,14 +165,14 @@ async fn get_run(
     Path(id): Path<String>,
 ) -> ApiResult<Json<gap_store::RunInfo>> {
     let id: i64 = id.parse().map_err(|_| run_not_found())?;
-    let run = gap_store::get_run(&state.pool, id)
+    let run = gap_store::get_run(&super::read_pool(&state).await, id)
         .await?
         .ok_or_else(run_not_found)?;
     Ok(Json(run))
 }
 
 async fn latest_run(State(state): State<AppState>) -> ApiResult<Json<gap_store::RunInfo>> {
-    let run = gap_store::latest_default_run(&state.pool)
+    let run = gap_store::latest_default_run(&super::read_pool(&state).await)
         .await?
         .ok_or_else(|| {
             ApiError::not_found(Msg::new(
@@ -209,11 +209,11 @@ async fn compare_runs(
         ));
     }
     for id in [q.a, q.b] {
-        gap_store::get_run(&state.pool, id)
+        gap_store::get_run(&super::read_pool(&state).await, id)
             .await?
             .ok_or_else(run_not_found)?;
     }
-    let changes = gap_store::compare(&state.pool, q.a, q.b, min_delta).await?;
+    let changes = gap_store::compare(&super::read_pool(&state).await, q.a, q.b, min_delta).await?;
     Ok(Json(json!({ "a": q.a, "b": q.b, "changes": changes })))
 }
 
@@ -227,7 +227,7 @@ async fn exact_cells(
     use axum::response::IntoResponse;
     auth.require_role(&[Role::Planner, Role::Official, Role::Admin])?;
     let id: i64 = id.parse().map_err(|_| run_not_found())?;
-    let body = gap_store::cells_geojson(&state.pool, id)
+    let body = gap_store::cells_geojson(&super::read_pool(&state).await, id)
         .await?
         .ok_or_else(run_not_found)?;
     let mut res = body.into_response();

@@ -4,7 +4,6 @@
 //! (see docs/auth.md).
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -14,7 +13,6 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::Utc;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -27,7 +25,9 @@ use crate::domain::credentials::{
 use crate::domain::{AreaCode, AreaLevel, Role};
 use crate::error::{ApiError, ApiResult, Msg};
 use crate::store::audit::{self, Actor};
+use crate::store::rate_limit;
 use crate::store::users::{self, NewUser, User, UserError};
+use crate::store::StoreError;
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "sigap_session";
@@ -38,16 +38,19 @@ const SESSION_DAYS: i64 = 14;
 // ---------------------------------------------------------------------------------------------
 // Rate limits
 
-/// The in-memory rate limiters (GCRA, keyed), one set per process.
+/// The rate limiters (GCRA, keyed), shared by every process of a fleet through PostgreSQL
+/// (`store::rate_limit`, V13).
 pub struct Limits {
-    anon_posts: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    login_account: DefaultKeyedRateLimiter<String>,
-    login_ip: DefaultKeyedRateLimiter<IpAddr>,
+    pool: deadpool_postgres::Pool,
+    /// 0: anonymous submissions are not limited (benchmarks only).
+    anon_posts_per_minute: u32,
+    login_per_account_per_minute: u32,
+    login_per_ip_per_minute: u32,
+    /// Checks since start; every [`PRUNE_EVERY`]th also forgets recovered keys.
+    checks: std::sync::atomic::AtomicU64,
 }
 
-fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN))
-}
+const PRUNE_EVERY: u64 = 1000;
 
 fn too_many() -> ApiError {
     ApiError::too_many_requests(Msg::new(
@@ -56,43 +59,53 @@ fn too_many() -> ApiError {
     ))
 }
 
-/// Keeps a keyed limiter's memory bounded: forgets keys whose limit has fully recovered.
-fn prune<K: std::hash::Hash + Eq + Clone>(l: &DefaultKeyedRateLimiter<K>) {
-    if l.len() > 50_000 {
-        l.retain_recent();
-    }
-}
-
 impl Limits {
-    pub fn new(cfg: &ServeConfig) -> Limits {
+    pub fn new(cfg: &ServeConfig, pool: deadpool_postgres::Pool) -> Limits {
         Limits {
-            anon_posts: (cfg.anon_posts_per_minute > 0)
-                .then(|| RateLimiter::keyed(per_minute(cfg.anon_posts_per_minute))),
-            login_account: RateLimiter::keyed(per_minute(cfg.login_per_account_per_minute)),
-            login_ip: RateLimiter::keyed(per_minute(cfg.login_per_ip_per_minute)),
+            pool,
+            anon_posts_per_minute: cfg.anon_posts_per_minute,
+            login_per_account_per_minute: cfg.login_per_account_per_minute,
+            login_per_ip_per_minute: cfg.login_per_ip_per_minute,
+            checks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    async fn take(&self, key: &str, per_minute: u32) -> ApiResult<()> {
+        let client = self.pool.get().await.map_err(StoreError::from)?;
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            if let Err(e) = rate_limit::prune(&client).await {
+                tracing::warn!(error = %e, "pruning rate limits failed");
+            }
+        }
+        if rate_limit::take(&client, key, per_minute).await? {
+            Ok(())
+        } else {
+            Err(too_many())
         }
     }
 
     /// One anonymous submission from `ip`, or 429.
-    pub fn anonymous_post(&self, ip: IpAddr) -> ApiResult<()> {
-        match &self.anon_posts {
-            Some(l) => {
-                prune(l);
-                l.check_key(&ip).map_err(|_| too_many())
-            }
-            None => Ok(()),
+    pub async fn anonymous_post(&self, ip: IpAddr) -> ApiResult<()> {
+        if self.anon_posts_per_minute == 0 {
+            return Ok(());
         }
+        self.take(&format!("anon:{ip}"), self.anon_posts_per_minute)
+            .await
     }
 
     /// One login (or registration, when `username` is `None`) attempt, or 429.
-    pub fn login(&self, ip: IpAddr, username: Option<&str>) -> ApiResult<()> {
-        prune(&self.login_ip);
-        self.login_ip.check_key(&ip).map_err(|_| too_many())?;
+    pub async fn login(&self, ip: IpAddr, username: Option<&str>) -> ApiResult<()> {
+        self.take(&format!("login-ip:{ip}"), self.login_per_ip_per_minute)
+            .await?;
         if let Some(name) = username {
-            prune(&self.login_account);
-            self.login_account
-                .check_key(&name.to_lowercase())
-                .map_err(|_| too_many())?;
+            self.take(
+                &format!("login-account:{}", name.to_lowercase()),
+                self.login_per_account_per_minute,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -423,7 +436,7 @@ async fn register(
     jar: CookieJar,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> ApiResult<impl IntoResponse> {
-    state.limits.login(ip, None)?;
+    state.limits.login(ip, None).await?;
     let username = check_username(&body.username)?;
     check_password("password", &body.password)?;
     let display_name =
@@ -480,7 +493,7 @@ async fn login(
     jar: CookieJar,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
-    state.limits.login(ip, Some(body.username.trim()))?;
+    state.limits.login(ip, Some(body.username.trim())).await?;
     let client = super::conn(&state).await?;
     let found = users::find_for_login(&client, body.username.trim()).await?;
     drop(client);
@@ -530,7 +543,7 @@ async fn change_password(
     user: AuthUser,
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> ApiResult<StatusCode> {
-    state.limits.login(ip, Some(&user.user.username))?;
+    state.limits.login(ip, Some(&user.user.username)).await?;
     check_password("new_password", &body.new_password)?;
     let mut client = super::conn(&state).await?;
     let hash = users::password_hash(&client, user.id())

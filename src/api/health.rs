@@ -1,5 +1,6 @@
 //! Liveness and readiness: `/healthz` answers while the process lives, `/readyz` only when the
-//! database is reachable and carries every migration of this build.
+//! (primary) database is reachable and carries every migration of this build; it also lists the
+//! read replicas and whether each is in use.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -32,9 +33,15 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         }
     };
     match migrate::is_current(&client).await {
+        // Replicas are reported, not required: the primary serves their reads while they are
+        // down, so this process can still take traffic.
         Ok(true) => (
             StatusCode::OK,
-            Json(json!({ "status": "ready", "schema_version": migrate::latest_version() })),
+            Json(json!({
+                "status": "ready",
+                "schema_version": migrate::latest_version(),
+                "replicas": state.reads.status(),
+            })),
         ),
         Ok(false) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -18,6 +18,7 @@ mod ogc_html;
 mod ogc_openapi;
 mod open311;
 mod proposals;
+mod read_routing;
 mod revalidate;
 mod static_files;
 mod tiles;
@@ -45,6 +46,29 @@ pub(crate) async fn conn(state: &AppState) -> error::ApiResult<deadpool_postgres
         .get()
         .await
         .map_err(crate::store::StoreError::from)?)
+}
+
+/// A connection for a read that may lag: a read replica that has replayed the client's own
+/// last write (waiting a moment for one), else the primary; 503 when neither can be reached.
+pub(crate) async fn read_conn(state: &AppState) -> error::ApiResult<deadpool_postgres::Client> {
+    let after = crate::store::read_routing::read_after();
+    let wait = if after > 0 {
+        crate::store::read_routing::CATCH_UP_WAIT
+    } else {
+        std::time::Duration::ZERO
+    };
+    Ok(state.reads.conn(after, wait).await?.0)
+}
+
+/// The pool for a read that may lag (see [`read_conn`]), for store functions that take a pool.
+pub(crate) async fn read_pool(state: &AppState) -> deadpool_postgres::Pool {
+    let after = crate::store::read_routing::read_after();
+    let wait = if after > 0 {
+        crate::store::read_routing::CATCH_UP_WAIT
+    } else {
+        std::time::Duration::ZERO
+    };
+    state.reads.pick(after, wait).await.0
 }
 
 /// The whole application router, as `sigap serve` runs it and as the tests drive it.
@@ -82,6 +106,10 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            read_routing::layer,
         ))
         .layer(middleware::from_fn(move |req, next| {
             isolation::layer(work.clone(), req, next)

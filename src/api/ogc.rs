@@ -296,7 +296,7 @@ async fn collections(
     let p = Params::parse(q, &only_f)?;
     let format = p.format(&headers, false)?;
     let base = base_url(&state, &headers);
-    let client = state.pool.get().await.map_err(StoreError::from)?;
+    let client = super::read_conn(&state).await?;
     let mut docs = Vec::new();
     for c in &state.catalog.collections {
         docs.push(collection_doc(c, &base, &client).await?);
@@ -327,7 +327,7 @@ async fn collection(
     let format = p.format(&headers, false)?;
     let c = lookup(&state, &id)?;
     let base = base_url(&state, &headers);
-    let client = state.pool.get().await.map_err(StoreError::from)?;
+    let client = super::read_conn(&state).await?;
     let doc = collection_doc(&c, &base, &client).await?;
     Ok(match format {
         Format::Html => Html(super::ogc_html::collections(&base, &[doc])).into_response(),
@@ -555,7 +555,7 @@ async fn items(
         Format::Gpkg => return ogc_export::export(&state, &c, &q, Export::Gpkg).await,
         Format::Shp => return ogc_export::export(&state, &c, &q, Export::Shp).await,
         Format::Html => {
-            let client = state.pool.get().await.map_err(StoreError::from)?;
+            let client = super::read_conn(&state).await?;
             let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
             let matched = features::count(&client, &c, &q.selection).await?;
             let mut rows = features::page(&client, &c, &q.selection, q.crs, limit, q.offset)
@@ -586,7 +586,7 @@ async fn items(
         Format::Json => {}
     }
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    let guard = CancelGuard::new(state.pool.get().await.map_err(StoreError::from)?);
+    let guard = CancelGuard::new(super::read_conn(&state).await?);
     let client = guard.client()?;
     let matched = features::count(client, &c, &q.selection).await?;
     let rows = features::page(client, &c, &q.selection, q.crs, limit, q.offset).await?;
@@ -690,7 +690,7 @@ async fn item(
     let format = p.format(&headers, false)?;
     let crs = parse_crs(p.get("crs"), "crs")?;
     let base = base_url(&state, &headers);
-    let client = state.pool.get().await.map_err(StoreError::from)?;
+    let client = super::read_conn(&state).await?;
     let not_found = || {
         let shown: String = fid.chars().take(40).collect();
         ApiError::not_found(Msg::new(
@@ -720,7 +720,7 @@ async fn item(
     ]);
     Ok(match format {
         Format::Html => {
-            let client = state.pool.get().await.map_err(StoreError::from)?;
+            let client = super::read_conn(&state).await?;
             let sources = crate::store::sources::for_layers(&**client, c.sources).await?;
             Html(super::ogc_html::items(
                 &c,

@@ -20,7 +20,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::store::collections::{Collection, GeomKind, PropType};
 use crate::store::features::{self, ExportRow};
 use crate::store::sources::{self, Source};
-use crate::store::StoreError;
 use crate::AppState;
 
 /// The export formats.
@@ -37,7 +36,7 @@ pub async fn export(
     q: &ItemsQuery,
     kind: Export,
 ) -> ApiResult<Response> {
-    let client = state.pool.get().await.map_err(StoreError::from)?;
+    let client = super::read_conn(state).await?;
     let rows = features::export_rows(&client, c, &q.selection, q.limit, q.offset).await?;
     let sources = crate::store::sources::for_layers(&**client, c.sources).await?;
     drop(client);

@@ -157,7 +157,7 @@ async fn post_request(
     form: Result<Form<PostRequest>, axum::extract::rejection::FormRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     if user.0.is_none() {
-        state.limits.anonymous_post(ip)?;
+        state.limits.anonymous_post(ip).await?;
     }
     let Form(r) = form.map_err(|e| {
         ApiError::bad_request(Msg::new(

@@ -335,7 +335,7 @@ async fn submit(
     req: Request,
 ) -> ApiResult<Response> {
     if user.0.is_none() {
-        state.limits.anonymous_post(ip)?;
+        state.limits.anonymous_post(ip).await?;
     }
     let ct = req
         .headers()

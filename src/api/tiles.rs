@@ -15,6 +15,7 @@ use crate::domain::tile::{TileCoord, MAX_ZOOM};
 use crate::error::{ApiError, ApiResult, Msg};
 use crate::store::collections::Collection;
 use crate::store::features;
+use crate::store::read_routing;
 use crate::store::tile_cache::{CachedTile, TileKey, COMBINED};
 use crate::store::tiles;
 use crate::AppState;
@@ -116,7 +117,10 @@ async fn serve_tile(
 ) -> ApiResult<Response> {
     let key = TileKey { layer, tile: coord };
     let generation = state.tiles.begin().await;
-    if generation.is_some() {
+    // A client that has just written skips the cache: this process may not have heard of its
+    // change yet. It still renders on a server that has replayed it, and may fill the cache.
+    let after = read_routing::read_after();
+    if generation.is_some() && after == 0 {
         if let Some(hit) = state.tiles.get(&key).await {
             return Ok(tile_response(&hit, headers, "hit"));
         }
@@ -126,7 +130,18 @@ async fn serve_tile(
     } else {
         &state.tile_sql.layers[usize::from(layer)]
     };
-    let bytes = tiles::render(&state.pool, sql, coord).await?;
+    // Only a server that has replayed every change this process heard of for this tile (and
+    // the client's own write) may render it: a lagging replica would bring back the old tile.
+    let wait = if after > 0 {
+        read_routing::CATCH_UP_WAIT
+    } else {
+        std::time::Duration::ZERO
+    };
+    let (client, _source) = state
+        .reads
+        .conn(state.tiles.fence(&key).max(after), wait)
+        .await?;
+    let bytes = tiles::render_on(client, sql, coord).await?;
     let tile = CachedTile {
         etag: super::etag::of(&bytes).into(),
         bytes: Bytes::from(bytes),

@@ -16,6 +16,8 @@ pub mod profile;
 pub mod progress;
 pub mod proposals;
 pub mod quality;
+pub mod rate_limit;
+pub mod read_routing;
 pub mod scale;
 pub mod sources;
 pub mod tile_cache;

@@ -4,6 +4,11 @@
 //! tiles, at every zoom, whose buffered extent meets the old or new extent of the rows changed,
 //! in the changed layers and in the combined tileset. While that connection is down the cache is
 //! bypassed and emptied, so a tile is never served stale. See docs/layers.md.
+//!
+//! With read replicas (`store::read_routing`), the listener (on the primary) also records the
+//! primary's WAL position when each change arrives: a fence. A tile is rendered on a replica only
+//! if that replica has replayed past the fences of every change that touched the tile, else on
+//! the primary, so a lagging replica never puts an old tile back into the cache.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -16,6 +21,7 @@ use tokio::sync::{watch, RwLock};
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::collections::Catalog;
+use super::read_routing::ReadPools;
 use crate::domain::tile::{boxes_intersect, TileCoord};
 
 /// The notification channel of migration V2.
@@ -63,6 +69,36 @@ pub struct TileCache {
     /// Catalog indexes of the layers in the combined tileset.
     combined: Vec<usize>,
     catalog: Arc<Catalog>,
+    /// The WAL positions of recent changes, for read replicas.
+    fences: std::sync::Mutex<Fences>,
+}
+
+/// Recent changes with the primary's WAL position when each arrived. Changes every replica has
+/// replayed are dropped; past [`MAX_FENCES`] the oldest fold into `floor`, which then applies to
+/// every tile (more tiles go to the primary for a moment, never a stale one to the cache).
+#[derive(Default)]
+struct Fences {
+    floor: u64,
+    recent: std::collections::VecDeque<Fence>,
+}
+
+struct Fence {
+    layers: Vec<u16>,
+    boxes: Option<Vec<[f64; 4]>>,
+    lsn: u64,
+}
+
+const MAX_FENCES: usize = 4096;
+
+fn touches(layers: &[u16], boxes: &Option<Vec<[f64; 4]>>, key: &TileKey) -> bool {
+    layers.contains(&key.layer)
+        && match boxes {
+            None => true,
+            Some(boxes) => {
+                let tile = key.tile.buffered_bounds_deg();
+                boxes.iter().any(|b| boxes_intersect(&tile, b))
+            }
+        }
 }
 
 impl TileCache {
@@ -90,6 +126,41 @@ impl TileCache {
             generation: RwLock::new(0),
             combined,
             catalog,
+            fences: std::sync::Mutex::new(Fences::default()),
+        }
+    }
+
+    /// The WAL position a server must have replayed for its rendering of `key` to include every
+    /// change this process has heard of.
+    pub fn fence(&self, key: &TileKey) -> u64 {
+        let Ok(f) = self.fences.lock() else {
+            return u64::MAX;
+        };
+        f.recent
+            .iter()
+            .filter(|c| touches(&c.layers, &c.boxes, key))
+            .map(|c| c.lsn)
+            .fold(f.floor, u64::max)
+    }
+
+    fn add_fence(&self, fence: Fence, settled: u64) {
+        let Ok(mut f) = self.fences.lock() else {
+            return;
+        };
+        while f.recent.front().is_some_and(|c| c.lsn <= settled) {
+            f.recent.pop_front();
+        }
+        if f.recent.len() >= MAX_FENCES {
+            let lsn = f.recent.pop_front().map_or(0, |c| c.lsn);
+            f.floor = f.floor.max(lsn);
+        }
+        f.recent.push_back(fence);
+    }
+
+    fn raise_floor(&self, lsn: u64) {
+        if let Ok(mut f) = self.fences.lock() {
+            f.floor = f.floor.max(lsn);
+            f.recent.clear();
         }
     }
 
@@ -127,8 +198,10 @@ impl TileCache {
         }
     }
 
-    /// Drops every cached tile that `change` can have altered.
-    pub async fn apply(&self, change: &Change) {
+    /// Drops every cached tile that `change` can have altered. `fence` is the primary's WAL
+    /// position when the change arrived (with read replicas) and the lowest position every
+    /// replica has replayed.
+    pub async fn apply(&self, change: &Change, fence: Option<(u64, u64)>) {
         let Some(cache) = &self.cache else { return };
         let mut layers: Vec<u16> = change
             .layers
@@ -148,16 +221,17 @@ impl TileCache {
         let mut generation = self.generation.write().await;
         *generation += 1;
         let boxes = change.boxes.clone();
-        let dropped = cache.invalidate_entries_if(move |key, _| {
-            layers.contains(&key.layer)
-                && match &boxes {
-                    None => true,
-                    Some(boxes) => {
-                        let tile = key.tile.buffered_bounds_deg();
-                        boxes.iter().any(|b| boxes_intersect(&tile, b))
-                    }
-                }
-        });
+        if let Some((lsn, settled)) = fence {
+            self.add_fence(
+                Fence {
+                    layers: layers.clone(),
+                    boxes: boxes.clone(),
+                    lsn,
+                },
+                settled,
+            );
+        }
+        let dropped = cache.invalidate_entries_if(move |key, _| touches(&layers, &boxes, key));
         if let Err(e) = dropped {
             // Only fails when closures are unsupported, which the builder enables; be safe.
             tracing::error!(error = %e, "tile invalidation failed; clearing the tile cache");
@@ -183,15 +257,16 @@ impl TileCache {
 /// Starts the change listener for `cache` on a connection of its own. It reconnects when the
 /// connection drops (emptying the cache, since changes may have been missed) and stops when the
 /// cache is gone. Must be called inside a Tokio runtime.
-pub fn spawn_listener(pg: tokio_postgres::Config, cache: &Arc<TileCache>) {
+pub fn spawn_listener(pg: tokio_postgres::Config, cache: &Arc<TileCache>, reads: &Arc<ReadPools>) {
     if !cache.enabled() {
         return;
     }
     let weak = Arc::downgrade(cache);
+    let reads = reads.clone();
     tokio::spawn(async move {
         let mut backoff = Duration::from_millis(200);
         loop {
-            match listen(&pg, &weak).await {
+            match listen(&pg, &weak, &reads).await {
                 Ok(Stop::CacheGone) => return,
                 Ok(Stop::Lost) => {
                     tracing::warn!("tile change listener lost its connection; reconnecting");
@@ -215,9 +290,18 @@ enum Stop {
     CacheGone,
 }
 
+/// The primary's WAL position: every change notified so far committed at or before it.
+const POSITION_SQL: &str = "SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::int8";
+
+async fn position(client: &tokio_postgres::Client) -> Result<u64, tokio_postgres::Error> {
+    let lsn: i64 = client.query_one(POSITION_SQL, &[]).await?.get(0);
+    Ok(u64::try_from(lsn).unwrap_or(0))
+}
+
 async fn listen(
     pg: &tokio_postgres::Config,
     weak: &Weak<TileCache>,
+    reads: &ReadPools,
 ) -> Result<Stop, tokio_postgres::Error> {
     let (client, mut conn) = pg.connect(NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
@@ -239,21 +323,48 @@ async fn listen(
         }
     });
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    // Changes may have been missed while not listening: no replica behind this point renders a
+    // tile for the cache.
+    let start = if reads.has_replicas() {
+        Some(position(&client).await?)
+    } else {
+        None
+    };
     match weak.upgrade() {
-        Some(cache) => cache.reset(true).await,
+        Some(cache) => {
+            if let Some(lsn) = start {
+                cache.raise_floor(lsn);
+            }
+            cache.reset(true).await
+        }
         None => return Ok(Stop::CacheGone),
     }
     tracing::info!("tile change listener is live");
-    while let Some(payload) = rx.recv().await {
+    while let Some(first) = rx.recv().await {
         let Some(cache) = weak.upgrade() else {
             driver.abort();
             return Ok(Stop::CacheGone);
         };
-        match serde_json::from_str::<Change>(&payload) {
-            Ok(change) => cache.apply(&change).await,
-            Err(e) => {
-                tracing::warn!(error = %e, payload, "unreadable change notification; clearing the tile cache");
-                cache.reset(true).await;
+        let mut payloads = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            payloads.push(more);
+        }
+        // One position for the batch: read after all of them arrived, so at or past every one.
+        let fence = if reads.has_replicas() {
+            Some((position(&client).await?, reads.settled_lsn()))
+        } else {
+            None
+        };
+        for payload in payloads {
+            match serde_json::from_str::<Change>(&payload) {
+                Ok(change) => cache.apply(&change, fence).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, payload, "unreadable change notification; clearing the tile cache");
+                    if let Some((lsn, _)) = fence {
+                        cache.raise_floor(lsn);
+                    }
+                    cache.reset(true).await;
+                }
             }
         }
     }

@@ -68,7 +68,16 @@ pub fn combined_sql(catalog: &Catalog) -> String {
 /// Runs a tile SELECT (`sql` from [`layer_sql`] or [`combined_sql`]) for `tile`. Empty tiles come
 /// back as empty bytes.
 pub async fn render(pool: &Pool, sql: &str, tile: TileCoord) -> Result<Vec<u8>, StoreError> {
-    let guard = CancelGuard::new(pool.get().await?);
+    render_on(pool.get().await?, sql, tile).await
+}
+
+/// [`render`] on a connection already checked out (from the primary or a read replica).
+pub async fn render_on(
+    client: deadpool_postgres::Object,
+    sql: &str,
+    tile: TileCoord,
+) -> Result<Vec<u8>, StoreError> {
+    let guard = CancelGuard::new(client);
     let client = guard.client()?;
     let stmt = client
         .prepare_cached(sql)

@@ -15,6 +15,7 @@ mod compression;
 mod facilities;
 mod faults;
 mod feeds;
+mod fleet;
 mod gap;
 mod gap_live;
 mod idempotency;
