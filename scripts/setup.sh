@@ -31,6 +31,8 @@ install "postgresql-${PG_MAJOR}-postgis-3" gdal-bin libgdal-dev pkg-config
 if [ "${SIGAP_SETUP_BROWSER:-0}" = 1 ]; then
   command -v node >/dev/null && command -v npm >/dev/null || install nodejs npm
   install chromium fonts-dejavu-core
+  # The tests' real clients: pdftotext reads the printed profiles, HAProxy fronts the fleet test.
+  install poppler-utils haproxy
 fi
 if [ "${SIGAP_SETUP_NODE:-0}" = 1 ]; then
   command -v node >/dev/null && command -v npm >/dev/null || install nodejs npm
