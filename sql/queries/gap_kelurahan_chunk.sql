@@ -1,5 +1,5 @@
 -- Gap analysis for one chunk of kelurahan: coverage, population weighting, demand, overlap and
--- hexagon cell pieces. All metric work is in ESRI:54034 (equal-area) through gap_metric() (V15), which also repairs a
+-- hexagon cell pieces. All metric work is in ESRI:54034 (equal-area) through gap_metric() (V14), which also repairs a
 -- geometry its transform made invalid.
 -- $1 text[] kelurahan codes, $2 date as_of, $3 text[] codes of the programs active on as_of that
 -- pass the filters (gap_active_programs.sql), $4 float8 hexagon edge in metres, $5 text[] public

@@ -1,5 +1,5 @@
 -- The analyst's hand-written approach, kept as the benchmark's peer: the union of ALL active
--- coverage in ESRI:54034 (gap_metric, V15), then its intersection with each kelurahan, in one statement.
+-- coverage in ESRI:54034 (gap_metric, V14), then its intersection with each kelurahan, in one statement.
 -- $1 date as_of, $2 text program type or NULL, $3 text partner type or NULL.
 WITH u AS (
     SELECT ST_Union(gap_metric(c.geom)) AS g

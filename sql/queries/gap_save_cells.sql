@@ -1,5 +1,5 @@
 -- Saves the per-cell results of run $1; $2 is the hexagon edge (m). Each cell's shape is rebuilt
--- from its grid column and row with ST_Hexagon, on the same origin ST_HexagonGrid uses. The grid is in ESRI:54034 (gap_metric, V15).
+-- from its grid column and row with ST_Hexagon, on the same origin ST_HexagonGrid uses. The grid is in ESRI:54034 (gap_metric, V14).
 INSERT INTO gap_cell (run_id, cell_i, cell_j, geom, land_m2, covered_m2, covered_fraction,
     low_income_households, low_income_uncovered, proposals, supports, need, demand, gap_score,
     rank, class)

@@ -5,7 +5,7 @@
 //! changes (coverage periods are dated) and at start when the run is missing or behind.
 //!
 //! Incremental: the refresher keeps what it last measured per kelurahan ([`Measurements`]). Each
-//! logged change names the kelurahan it can affect (V16), so a refresh re-measures only those,
+//! logged change names the kelurahan it can affect (V15), so a refresh re-measures only those,
 //! in one snapshot, and reuses the rest; scoring (ranks, classes, kecamatan, cells), which is
 //! cheap, runs whole. A change to the boundaries, a new day or a first refresh measures all.
 //!

@@ -463,7 +463,7 @@ pub async fn change_mark(pool: &Pool) -> Result<(i64, NaiveDate), StoreError> {
 }
 
 /// The kelurahan whose measurement the logged changes after `after` up to `through` can have
-/// changed (`gap_change.kelurahan`, V16), or None when one of them changed everything.
+/// changed (`gap_change.kelurahan`, V15), or None when one of them changed everything.
 pub async fn changed_kelurahan(
     pool: &Pool,
     after: i64,

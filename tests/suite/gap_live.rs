@@ -207,7 +207,7 @@ proptest! {
 }
 
 /// A partner's mentoring report closes follow-up gaps: the live run's follow-up list follows
-/// (progress reports were not logged as a change of the analysis' inputs before V16).
+/// (progress reports were not logged as a change of the analysis' inputs before V15).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mentoring_report_refreshes_the_live_followup_list() {
     live_equals_batch(vec![
