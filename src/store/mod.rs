@@ -22,7 +22,9 @@ pub mod tile_cache;
 pub mod tiles;
 pub mod users;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use std::sync::{Arc, Weak};
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, StatementCache};
 use tokio_postgres::NoTls;
 
 use crate::config::DbConfig;
@@ -90,16 +92,43 @@ tokio::task_local! {
     pub static STATEMENT_TIMEOUT_MS: u32;
 }
 
-/// Sets the connection's `statement_timeout` to the checking-out task's, on every checkout (a
-/// pooled connection keeps the setting of its previous user otherwise).
-fn statement_timeout_hook() -> deadpool_postgres::Hook {
-    deadpool_postgres::Hook::async_fn(|client, _| {
+/// The `statement_timeout` each pooled connection was last given, keyed by the connection's
+/// statement cache (one per connection). The `Weak` keeps that address from being reused by a
+/// later connection while the entry lives; entries of closed connections go at the next create.
+static APPLIED_TIMEOUTS: std::sync::Mutex<Vec<(Weak<StatementCache>, u32)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn applied_timeout(conn: &Arc<StatementCache>) -> Option<u32> {
+    let applied = APPLIED_TIMEOUTS.lock().unwrap_or_else(|e| e.into_inner());
+    applied
+        .iter()
+        .find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(conn)))
+        .map(|(_, ms)| *ms)
+}
+
+fn record_timeout(conn: &Arc<StatementCache>, ms: u32) {
+    let mut applied = APPLIED_TIMEOUTS.lock().unwrap_or_else(|e| e.into_inner());
+    applied.retain(|(w, _)| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(conn)));
+    applied.push((Arc::downgrade(conn), ms));
+}
+
+/// Sets the connection's `statement_timeout` to the checking-out task's (a pooled connection
+/// keeps the setting of its previous user otherwise). A new connection is always set; a
+/// recycled one only when its last setting differs, so a checkout by the same kind of work (a
+/// run of tiles) costs no extra round trip to the server.
+fn statement_timeout_hook(always: bool) -> deadpool_postgres::Hook {
+    deadpool_postgres::Hook::async_fn(move |client, _| {
         Box::pin(async move {
             let ms = STATEMENT_TIMEOUT_MS.try_with(|ms| *ms).unwrap_or(0);
+            if !always && applied_timeout(&client.statement_cache) == Some(ms) {
+                return Ok(());
+            }
             client
                 .batch_execute(&format!("SET statement_timeout = {ms}"))
                 .await
-                .map_err(deadpool_postgres::HookError::Backend)
+                .map_err(deadpool_postgres::HookError::Backend)?;
+            record_timeout(&client.statement_cache, ms);
+            Ok(())
         })
     })
 }
@@ -134,8 +163,8 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
         .wait_timeout(Some(POOL_WAIT))
         .create_timeout(Some(CONNECT_TIMEOUT))
         .recycle_timeout(Some(CONNECT_TIMEOUT))
-        .post_create(statement_timeout_hook())
-        .post_recycle(statement_timeout_hook())
+        .post_create(statement_timeout_hook(true))
+        .post_recycle(statement_timeout_hook(false))
         .build()
         .map_err(|e| StoreError::Config(e.to_string()))
 }

@@ -136,3 +136,40 @@ async fn a_stuck_tile_query_ends_at_the_tiles_statement_timeout() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::OK);
 }
+
+/// A recycled connection is SET only when its statement timeout changes: whichever kind of work
+/// checks a connection out next (tiles, exports, none) still finds its own timeout on it, and a
+/// run of checkouts of one kind keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_checkout_gets_its_own_kinds_statement_timeout() {
+    use sigap::store::STATEMENT_TIMEOUT_MS;
+    let app = spawn(|_| {}).await;
+    let show = |ms: Option<u32>| {
+        let pool = app.pool.clone();
+        async move {
+            let get = async {
+                let c = pool.get().await.expect("client");
+                let row = c.query_one("SHOW statement_timeout", &[]).await.unwrap();
+                row.get::<_, String>(0)
+            };
+            match ms {
+                Some(ms) => STATEMENT_TIMEOUT_MS.scope(ms, get).await,
+                None => get.await,
+            }
+        }
+    };
+    for (ms, want) in [
+        (Some(10_000), "10s"),
+        (Some(10_000), "10s"),
+        (Some(120_000), "2min"),
+        (None, "0"),
+        (None, "0"),
+        (Some(10_000), "10s"),
+        (Some(30_000), "30s"),
+        (Some(30_000), "30s"),
+    ] {
+        // Held connections force the pool to hand out (and create) several.
+        let (a, b) = tokio::join!(show(ms), show(ms));
+        assert_eq!((a.as_str(), b.as_str()), (want, want), "{ms:?}");
+    }
+}
