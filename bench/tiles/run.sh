@@ -12,7 +12,8 @@
 #     median round is printed. The SQL floor of this shape is pgbench with WRK_CONNS clients.
 #
 # Needs: a release build (done here), PostgreSQL + PostGIS, pgbench, wrk, and martin on PATH
-# (`cargo install martin --locked`; MARTIN=/path/to/martin to point elsewhere). Without martin the
+# (`cargo install martin --version 1.14.0 --locked --no-default-features --features postgres`;
+# MARTIN=/path/to/martin to point elsewhere). Without martin the
 # martin rows are skipped and say so.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
