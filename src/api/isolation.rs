@@ -7,7 +7,8 @@
 //! its kind saturated is answered 503 problem+json with `Retry-After`. Health checks are never
 //! limited. Each kind also has its own `statement_timeout` ([`Kind::statement_timeout_ms`]),
 //! set on every connection checked out for the request; a query that outlasts it is answered
-//! 503 with `Retry-After`.
+//! 503 with `Retry-After`. Tiles also plan their prepared statements once
+//! ([`Kind::session_settings`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::error::{ApiError, Msg};
-use crate::store::STATEMENT_TIMEOUT_MS;
+use crate::store::{SessionSettings, SESSION_SETTINGS};
 
 /// Concurrent requests of each slow kind (exports, analysis).
 pub const SLOW_LIMIT: usize = 2;
@@ -70,6 +71,16 @@ impl Kind {
             Kind::Items | Kind::Writes => 30_000,
             Kind::Exports => 120_000,
             Kind::Analysis => 600_000,
+        }
+    }
+
+    /// The session settings of this kind of work: its statement timeout, and generic plans for
+    /// tiles (one prepared statement a layer, run for every tile: a custom plan per tile costs
+    /// more than most tiles take to run).
+    pub fn session_settings(self) -> SessionSettings {
+        SessionSettings {
+            statement_timeout_ms: self.statement_timeout_ms(),
+            generic_plans: self == Kind::Tiles,
         }
     }
 
@@ -146,15 +157,15 @@ fn saturated(kind: Kind) -> Response {
 /// Middleware: holds a place of the request's kind while it runs.
 pub async fn layer(limits: Arc<WorkLimits>, req: Request, next: Next) -> Response {
     let kind = Kind::of(req.method(), req.uri().path(), req.uri().query());
-    let timeout = kind.statement_timeout_ms();
+    let settings = kind.session_settings();
     let Some((semaphore, wait)) = limits.semaphore(kind) else {
-        return STATEMENT_TIMEOUT_MS.scope(timeout, next.run(req)).await;
+        return SESSION_SETTINGS.scope(settings, next.run(req)).await;
     };
     let permit = match tokio::time::timeout(wait, semaphore.acquire()).await {
         Ok(Ok(permit)) => permit,
         _ => return saturated(kind),
     };
-    let res = STATEMENT_TIMEOUT_MS.scope(timeout, next.run(req)).await;
+    let res = SESSION_SETTINGS.scope(settings, next.run(req)).await;
     drop(permit);
     res
 }

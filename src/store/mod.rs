@@ -24,7 +24,9 @@ pub mod tile_cache;
 pub mod tiles;
 pub mod users;
 
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use std::sync::{Arc, Weak};
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, StatementCache};
 use tokio_postgres::NoTls;
 
 use crate::config::DbConfig;
@@ -85,23 +87,75 @@ impl<T> Context<T> for Result<T, tokio_postgres::Error> {
     }
 }
 
-tokio::task_local! {
-    /// The `statement_timeout` (ms) for the work this task does: set per kind of request by the
-    /// API (`api::isolation`); connections checked out outside it (the CLI, background tasks)
-    /// get none (0).
-    pub static STATEMENT_TIMEOUT_MS: u32;
+/// The session settings a kind of work wants on the connections it checks out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionSettings {
+    /// `statement_timeout` in milliseconds (0: none).
+    pub statement_timeout_ms: u32,
+    /// `plan_cache_mode = force_generic_plan` instead of `auto`. Tile statements want it: with
+    /// `auto` PostgreSQL keeps choosing a custom plan for them and plans every tile again, which
+    /// costs more than running an empty or small tile (docs/performance.md).
+    pub generic_plans: bool,
 }
 
-/// Sets the connection's `statement_timeout` to the checking-out task's, on every checkout (a
-/// pooled connection keeps the setting of its previous user otherwise).
-fn statement_timeout_hook() -> deadpool_postgres::Hook {
-    deadpool_postgres::Hook::async_fn(|client, _| {
+impl SessionSettings {
+    fn sql(self) -> String {
+        let mode = if self.generic_plans {
+            "force_generic_plan"
+        } else {
+            "auto"
+        };
+        format!(
+            "SET statement_timeout = {}; SET plan_cache_mode = {mode}",
+            self.statement_timeout_ms
+        )
+    }
+}
+
+tokio::task_local! {
+    /// The session settings for the work this task does: set per kind of request by the API
+    /// (`api::isolation`); connections checked out outside it (the CLI, background tasks) get
+    /// the defaults (no timeout, `auto` plans).
+    pub static SESSION_SETTINGS: SessionSettings;
+}
+
+/// The settings each pooled connection was last given, keyed by the connection's statement
+/// cache (one per connection). The `Weak` keeps that address from being reused by a later
+/// connection while the entry lives; entries of closed connections go at the next change.
+type Applied = Vec<(Weak<StatementCache>, SessionSettings)>;
+static APPLIED_SETTINGS: std::sync::Mutex<Applied> = std::sync::Mutex::new(Vec::new());
+
+fn applied_settings(conn: &Arc<StatementCache>) -> Option<SessionSettings> {
+    let applied = APPLIED_SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
+    applied
+        .iter()
+        .find(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(conn)))
+        .map(|(_, s)| *s)
+}
+
+fn record_settings(conn: &Arc<StatementCache>, settings: SessionSettings) {
+    let mut applied = APPLIED_SETTINGS.lock().unwrap_or_else(|e| e.into_inner());
+    applied.retain(|(w, _)| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(conn)));
+    applied.push((Arc::downgrade(conn), settings));
+}
+
+/// Gives the connection the checking-out task's [`SessionSettings`] (a pooled connection keeps
+/// the settings of its previous user otherwise). A new connection is always set; a recycled one
+/// only when its last settings differ, so a run of checkouts by the same kind of work (tiles)
+/// costs no extra round trip to the server.
+fn session_settings_hook(always: bool) -> deadpool_postgres::Hook {
+    deadpool_postgres::Hook::async_fn(move |client, _| {
         Box::pin(async move {
-            let ms = STATEMENT_TIMEOUT_MS.try_with(|ms| *ms).unwrap_or(0);
+            let want = SESSION_SETTINGS.try_with(|s| *s).unwrap_or_default();
+            if !always && applied_settings(&client.statement_cache) == Some(want) {
+                return Ok(());
+            }
             client
-                .batch_execute(&format!("SET statement_timeout = {ms}"))
+                .batch_execute(&want.sql())
                 .await
-                .map_err(deadpool_postgres::HookError::Backend)
+                .map_err(deadpool_postgres::HookError::Backend)?;
+            record_settings(&client.statement_cache, want);
+            Ok(())
         })
     })
 }
@@ -136,8 +190,8 @@ pub fn pool(cfg: &DbConfig) -> Result<Pool, StoreError> {
         .wait_timeout(Some(POOL_WAIT))
         .create_timeout(Some(CONNECT_TIMEOUT))
         .recycle_timeout(Some(CONNECT_TIMEOUT))
-        .post_create(statement_timeout_hook())
-        .post_recycle(statement_timeout_hook())
+        .post_create(session_settings_hook(true))
+        .post_recycle(session_settings_hook(false))
         .build()
         .map_err(|e| StoreError::Config(e.to_string()))
 }

@@ -136,3 +136,50 @@ async fn a_stuck_tile_query_ends_at_the_tiles_statement_timeout() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::OK);
 }
+
+/// A recycled connection is SET only when its settings change: whichever kind of work checks a
+/// connection out next (tiles, exports, none) still finds its own statement timeout and plan
+/// mode on it, and a run of checkouts of one kind keeps them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_checkout_gets_its_own_kinds_session_settings() {
+    use sigap::api::isolation::Kind;
+    use sigap::store::SESSION_SETTINGS;
+    let app = spawn(|_| {}).await;
+    let show = |kind: Option<Kind>| {
+        let pool = app.pool.clone();
+        async move {
+            let get = async {
+                let c = pool.get().await.expect("client");
+                let row = c
+                    .query_one(
+                        "SELECT current_setting('statement_timeout'), \
+                                current_setting('plan_cache_mode')",
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                (row.get::<_, String>(0), row.get::<_, String>(1))
+            };
+            match kind {
+                Some(k) => SESSION_SETTINGS.scope(k.session_settings(), get).await,
+                None => get.await,
+            }
+        }
+    };
+    let tiles = ("10s", "force_generic_plan");
+    for (kind, want) in [
+        (Some(Kind::Tiles), tiles),
+        (Some(Kind::Tiles), tiles),
+        (Some(Kind::Exports), ("2min", "auto")),
+        (None, ("0", "auto")),
+        (None, ("0", "auto")),
+        (Some(Kind::Tiles), tiles),
+        (Some(Kind::Items), ("30s", "auto")),
+        (Some(Kind::Items), ("30s", "auto")),
+    ] {
+        // Two held at once make the pool hand out (and create) more than one connection.
+        let (a, b) = tokio::join!(show(kind), show(kind));
+        let (a, b) = ((a.0.as_str(), a.1.as_str()), (b.0.as_str(), b.1.as_str()));
+        assert_eq!((a, b), (want, want), "{kind:?}");
+    }
+}
