@@ -105,9 +105,11 @@ async function asset(req) {
   return res;
 }
 
+// Only a 200 is kept: an empty tile is a 204, which cannot be rebuilt with a body (and costs
+// nothing to ask again).
 function cacheable(res) {
   const cc = res.headers.get('cache-control') || '';
-  return res.ok && res.type === 'basic' && !/no-store|private/.test(cc);
+  return res.status === 200 && res.type === 'basic' && !/no-store|private/.test(cc);
 }
 
 const budgets = { [TILE_CACHE]: TILE_BUDGET_BYTES, [DATA_CACHE]: DATA_BUDGET_BYTES };
