@@ -1,8 +1,9 @@
 // Installable and offline: the Usulan Warga view opens without a connection from what the service
 // worker kept (app shell, style, tiles), a proposal pinned offline with a photo waits in the
 // IndexedDB outbox and arrives exactly once, with its photo made small on the phone, when the
-// connection returns; and a new service worker version keeps what is waiting. Checked through the
-// API. The server serves a copy of dist/, so the update test can publish a new service worker.
+// connection returns; a waiting item the resident deletes is never sent; and a new service worker
+// version keeps what is waiting. Checked through the API. The server serves a copy of dist/, so
+// the update test can publish a new service worker.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -187,6 +188,14 @@ describe('offline (PWA)', () => {
     await page.waitForSelector('#outbox .outbox-waiting');
     const [before] = await outboxItems(page);
     assert.equal(before.state, 'waiting');
+    // A second one the resident thinks better of: deleting a waiting item means it is never sent.
+    const dropped = `Usulan yang dihapus ${process.pid}`;
+    await pinAndDescribe(page, dropped);
+    await page.click('#send-btn');
+    await page.waitForFunction(() => document.querySelectorAll('#outbox .outbox-waiting').length === 2);
+    await page.click(`#outbox li:has-text("${dropped}") button`);
+    await page.waitForFunction(() => document.querySelectorAll('#outbox .outbox-waiting').length === 1);
+    assert.deepEqual((await outboxItems(page)).map((i) => i.title), [title]);
 
     // A new version of the app publishes a new service worker.
     const sw = join(staticDir, 'sw.js');
@@ -215,6 +224,7 @@ describe('offline (PWA)', () => {
     await reloadReady(page);
     await page.waitForSelector('#outbox .outbox-sent', { timeout: 30000 });
     assert.equal((await proposalsTitled(title)).length, 1, 'exactly one proposal');
+    assert.equal((await proposalsTitled(dropped)).length, 0, 'the deleted one was never sent');
     await context.close();
   });
 });
