@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlibConstants, gzipSync } from 'node:zlib';
+import { iconPng } from './icons.mjs';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const src = join(root, 'src');
@@ -43,7 +44,12 @@ if (unknown.length) fail(`i18n keys used but not defined: ${unknown.join(', ')}`
 if (!existsSync(join(maplibre, 'maplibre-gl.mjs'))) fail('maplibre-gl is not installed: run `npm ci` first');
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, 'vendor'), { recursive: true });
-cpSync(src, dist, { recursive: true });
+// The service worker is written to the root after hashing (its scope is '/').
+cpSync(src, dist, { recursive: true, filter: (f) => f !== join(src, 'sw.js') });
+mkdirSync(join(dist, 'icons'));
+writeFileSync(join(dist, 'icons', 'icon-192.png'), iconPng(192));
+writeFileSync(join(dist, 'icons', 'icon-512.png'), iconPng(512));
+writeFileSync(join(dist, 'icons', 'icon-maskable-512.png'), iconPng(512, { maskable: true }));
 // The main module loads its worker from the same directory (new URL(..., import.meta.url)).
 for (const f of ['maplibre-gl.mjs', 'maplibre-gl-worker.mjs', 'maplibre-gl.css']) cpSync(join(maplibre, f), join(dist, 'vendor', f));
 cpSync(join(root, 'node_modules', 'maplibre-gl', 'LICENSE.txt'), join(dist, 'vendor', 'maplibre-gl.LICENSE.txt'));
@@ -80,6 +86,15 @@ for (const n of readdirSync(dist)) {
   if (n !== 'index.html' && n !== 'a') renameSync(join(dist, n), join(dist, assetDir, n));
 }
 writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace(/(href|src)="(?!\/|#|https?:)([^"]+)"/g, `$1="${assetDir}/$2"`));
+// The service worker at the root, not hashed (browsers revalidate it): it names this build's
+// directory and the app shell it keeps offline (everything but the PMTiles reader, which only a
+// PMTiles basemap loads, the licence texts, and MapLibre's worker, left to the HTTP cache: sw.js).
+const shell = walk(join(dist, assetDir)).map((f) => f.slice(dist.length)).filter((f) => !/LICENSE|pmtiles|fflate|maplibre-gl-worker/.test(f)).sort();
+const swPath = join(dist, 'sw.js');
+writeFileSync(swPath, readFileSync(join(src, 'sw.js'), 'utf8')
+  .replaceAll('__ASSET_DIR__', assetDir)
+  .replace('__VERSION__', assetDir.slice(2))
+  .replace('__SHELL__', JSON.stringify(shell)));
 // Precompressed copies beside every text asset, at the highest levels (the server picks one by
 // Accept-Encoding, so nothing is compressed per request).
 let shipped = { raw: 0, br: 0 };
@@ -90,9 +105,11 @@ for (const f of walk(dist).filter((p) => /\.(m?js|css|json|html|txt)$/.test(p)))
   writeFileSync(`${f}.gz`, gzipSync(body, { level: 9 }));
   shipped = { raw: shipped.raw + body.length, br: shipped.br + br.length };
 }
-const raw = ours.reduce((n, f) => n + statSync(join(dist, assetDir, f.slice(dist.length + 1))).size, 0);
-const gz = ours.reduce((n, f) => n + gzipSync(readFileSync(join(dist, assetDir, f.slice(dist.length + 1))), { level: 9 }).length, 0);
+// Our own JavaScript: the modules and the service worker.
+const ownJs = [...ours.map((f) => join(dist, assetDir, f.slice(dist.length + 1))), swPath];
+const raw = ownJs.reduce((n, f) => n + statSync(f).size, 0);
+const gz = ownJs.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-console.log(`build: ${ours.length} modules of our own JavaScript, ${kb(raw)} raw, ${kb(gz)} gzipped (budget ${kb(JS_BUDGET_GZIP)}), ${used.size} i18n keys used`);
+console.log(`build: ${ours.length} modules and a service worker of our own JavaScript, ${kb(raw)} raw, ${kb(gz)} gzipped (budget ${kb(JS_BUDGET_GZIP)}), ${used.size} i18n keys used`);
 if (gz > JS_BUDGET_GZIP) fail('our own JavaScript is over its 60 KB gzipped budget');
 console.log(`build: wrote ${dist} (assets under ${assetDir}/; text assets ${kb(shipped.raw)}, ${kb(shipped.br)} as brotli)`);

@@ -4,12 +4,17 @@
 // asserted against the budgets of docs/map.md; times are printed, never asserted.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startWorld } from './harness.mjs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { startWorld, uiRoot } from './harness.mjs';
 
 // "Regular 3G" in Chromium's presets: 750 kbit/s down, 250 kbit/s up, 100 ms latency.
 const THREE_G = { offline: false, latency: 100, downloadThroughput: (750 * 1024) / 8, uploadThroughput: (250 * 1024) / 8 };
 const FIRST_VISIT_BUDGET = 600 * 1024;
 const REPEAT_VISIT_BUDGET = 50 * 1024;
+// Our own JavaScript (every module under js/ and the service worker), gzipped: docs/map.md.
+const OWN_JS_BUDGET_GZIP = 60 * 1024;
 
 let world;
 before(async () => {
@@ -43,7 +48,7 @@ async function visit(page, base) {
     const bytes = s.responseBodySize + s.responseHeadersSize;
     if (url.includes('/tiles/') && url.endsWith('.mvt')) tiles += bytes;
     else other += bytes;
-    if (bytes > 5000) big.push(`${url.replace(base, '')} ${Math.round(bytes / 1024)} KB`);
+    if (bytes > 5000) big.push(`${url.replace(base, '')} ${Math.round(bytes / 1024)} KB${(await r.response())?.fromServiceWorker() ? ' (sw)' : ''}`);
   }
   return { tiles, other, total: tiles + other, usableMs, big };
 }
@@ -63,5 +68,21 @@ describe('data on a phone', () => {
     assert.ok(first.total <= FIRST_VISIT_BUDGET, `first visit ${kb(first.total)} is over ${kb(FIRST_VISIT_BUDGET)}: ${first.big.join(', ')}`);
     assert.ok(again.other <= REPEAT_VISIT_BUDGET, `repeat visit ${kb(again.other)} before tiles is over ${kb(REPEAT_VISIT_BUDGET)}`);
     await context.close();
+  });
+});
+
+describe('our own JavaScript', () => {
+  test('the modules and the service worker stay within 60 KB gzipped', () => {
+    const dist = join(uiRoot, 'dist');
+    const dir = readFileSync(join(dist, 'index.html'), 'utf8').match(/src="(a\/[0-9a-f]+)\/js\/main\.js"/)[1];
+    const files = [
+      ...readdirSync(join(dist, dir, 'js'), { recursive: true }).filter((f) => f.endsWith('.js')).map((f) => join(dist, dir, 'js', f)),
+      join(dist, 'sw.js'),
+    ];
+    assert.ok(files.some((f) => f.endsWith('outbox.js')) && files.some((f) => f.endsWith('views/proposals.js')), files.join(' '));
+    const gz = files.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+    const raw = files.reduce((n, f) => n + readFileSync(f).length, 0);
+    console.log(`own JavaScript: ${files.length} files, ${(raw / 1024).toFixed(1)} KB raw, ${(gz / 1024).toFixed(1)} KB gzipped (budget ${OWN_JS_BUDGET_GZIP / 1024} KB)`);
+    assert.ok(gz <= OWN_JS_BUDGET_GZIP, `own JavaScript ${gz} B gzipped is over ${OWN_JS_BUDGET_GZIP} B`);
   });
 });

@@ -2,7 +2,9 @@
 //! `.gz`) chosen by Accept-Encoding, and a caching policy a phone on little data can live with.
 //! Assets sit under a content-hashed directory (`/a/<hash>/…`) and never change, so they are
 //! cached for a year as immutable; `index.html`, which names the current directory, and
-//! `/config.json` are revalidated on every visit.
+//! `/config.json` are revalidated on every visit, as is the service worker `/sw.js`, which must
+//! stay at the root (its scope is the whole site) and names the current asset directory.
+//! The web app manifest (`.webmanifest`) goes out as `application/manifest+json`.
 
 use std::path::Path;
 
@@ -31,6 +33,7 @@ pub fn service(dir: &Path) -> ServeDir<SetStatus<ServeFile>> {
 /// Sets the caching policy of the map's files (outermost, so it sees every response).
 pub async fn cache_policy(req: Request, next: Next) -> Response {
     let asset = req.uri().path().starts_with("/a/");
+    let service_worker = req.uri().path() == "/sw.js";
     let mut res = next.run(req).await;
     if res.headers().contains_key(header::CACHE_CONTROL) {
         return res;
@@ -40,7 +43,9 @@ pub async fn cache_policy(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
-    let policy = if asset && res.status().is_success() {
+    let policy = if service_worker {
+        Some(REVALIDATE)
+    } else if asset && res.status().is_success() {
         Some(IMMUTABLE)
     } else if html {
         Some(REVALIDATE)

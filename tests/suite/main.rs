@@ -26,6 +26,7 @@ mod ogc;
 mod partners;
 mod privacy;
 mod proposals;
+mod pwa;
 mod scale;
 mod service;
 mod tiles;

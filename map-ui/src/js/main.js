@@ -9,6 +9,7 @@ import proposals from './views/proposals.js';
 import budget from './views/budget.js';
 import moderation from './views/moderation.js';
 import partners from './views/partners.js';
+import { registerServiceWorker, sendOutbox } from './pwa.js';
 
 const VIEWS = [coverage, proposals, budget, moderation, partners];
 const $ = (s) => document.querySelector(s);
@@ -184,6 +185,11 @@ async function start() {
   apply(document);
   await show(location.hash.slice(1) || 'cakupan');
   document.body.dataset.ready = '1';
+  // Installable and offline: the service worker, and the outbox sent now and whenever the
+  // connection returns.
+  registerServiceWorker();
+  sendOutbox();
+  window.addEventListener('online', () => sendOutbox());
 }
 
 start();

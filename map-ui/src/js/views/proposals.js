@@ -1,8 +1,11 @@
 // Usulan Warga: residents pin a need, see similar proposals nearby (and may support one instead),
 // send, and keep the tracking code; published proposals are points coloured by status.
-import { get, request } from '../api.js';
+import { get, idempotencyKey } from '../api.js';
+import * as outbox from '../outbox.js';
+import { sendOutbox } from '../pwa.js';
+import { shrinkPhoto } from '../photo.js';
 import { clear, field, h, fill, add } from '../dom.js';
-import { fmtNum, label, t } from '../i18n.js';
+import { fmtNum, label, language, t } from '../i18n.js';
 import { STATUS_COLOURS } from '../scales.js';
 import { lonLatOf, renderProposal } from '../proposal-card.js';
 
@@ -18,7 +21,9 @@ export default {
     const on = (ev, ...rest) => { map.on(ev, ...rest); handlers.push([ev, ...rest]); };
     let pinning = false;
     let loc = null;
+    const stopWatching = outbox.onChange(() => renderOutbox());
     this.unmount = () => {
+      stopWatching();
       for (const [ev, ...rest] of handlers) map.off(ev, ...rest);
       map.setLayoutProperty('proposals', 'visibility', 'none');
       map.setPins([]);
@@ -34,6 +39,7 @@ export default {
     const form = h('form', { id: 'proposal-form', hidden: true });
     const result = h('section', { id: 'proposal-result', 'aria-live': 'polite' });
     const detail = h('section', { id: 'proposal-detail' });
+    const outboxSection = h('section', { id: 'outbox', 'aria-live': 'polite' });
     const trackInput = h('input', { name: 'tracking_code', autocomplete: 'off' });
     const trackForm = h('form', { class: 'track' }, ...field(t('prop.track_code'), trackInput),
       h('div', { class: 'row' }, h('button', { type: 'submit' }, t('prop.track_go'))));
@@ -53,8 +59,9 @@ export default {
       nearby, error, h('div', { class: 'row' }, send));
 
     add(panel, h('h2', {}, t('prop.heading')), h('p', { class: 'muted' }, t('prop.intro')),
-      h('div', { class: 'row' }, pinBtn, centreBtn), hint, form, result, detail,
+      h('div', { class: 'row' }, pinBtn, centreBtn), hint, form, result, detail, outboxSection,
       h('h3', {}, t('prop.track')), trackForm);
+    renderOutbox();
 
     function setPinning(v) {
       pinning = v;
@@ -114,46 +121,81 @@ export default {
     on('mouseenter', 'proposals', () => { if (!pinning) map.getCanvas().style.cursor = 'pointer'; });
     on('mouseleave', 'proposals', () => { if (!pinning) map.getCanvas().style.cursor = ''; });
 
+    // Every submission goes through the outbox with its own Idempotency-Key: sent at once when
+    // the server can be reached, kept and sent later when it cannot.
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       error.textContent = '';
       if (!loc) { error.textContent = t('err.pick_location'); return; }
-      let body;
-      if (photo.files.length > 0) {
-        body = new FormData();
-        body.set('lon', String(loc.lon));
-        body.set('lat', String(loc.lat));
-        body.set('category', category.value);
-        body.set('title', title.value);
-        body.set('description', description.value);
-        if (cost.value) body.set('estimated_cost_idr', cost.value);
-        body.set('photo', photo.files[0]);
-      } else {
-        body = { lon: loc.lon, lat: loc.lat, category: category.value, title: title.value, description: description.value };
-        if (cost.value) body.estimated_cost_idr = Number(cost.value);
-      }
       send.disabled = true;
       send.textContent = t('prop.sending');
       try {
-        const r = await request('POST', '/api/proposals', body);
+        const fields = { lon: loc.lon, lat: loc.lat, category: category.value, title: title.value, description: description.value };
+        if (cost.value) fields.estimated_cost_idr = Number(cost.value);
+        let small = null;
+        if (photo.files.length > 0) {
+          try {
+            small = await shrinkPhoto(photo.files[0]);
+          } catch {
+            error.textContent = t('prop.photo_unreadable');
+            return;
+          }
+        }
+        const item = await outbox.add({ key: idempotencyKey(), lang: language(), fields, photo: small });
+        const [done] = navigator.onLine === false ? [] : await outbox.flush(item.id);
+        if (done?.state === 'refused') {
+          // Refused while the resident is still here: the form stays to be corrected.
+          await outbox.remove(item.id);
+          error.textContent = done.problem?.detail || done.reason;
+          for (const fe of done.problem?.errors || []) error.append(h('br'), `${fe.field}: ${fe.message}`);
+          return;
+        }
         form.reset();
         form.hidden = true;
         loc = null;
         map.setPins([]);
-        fill(result, 
-          h('h3', { tabindex: '-1', id: 'sent-title' }, t('prop.sent')),
-          h('p', {}, t('prop.tracking_code')), h('p', {}, h('span', { class: 'code', id: 'tracking-code' }, r.tracking_code)),
-          h('p', { class: 'muted' }, t('prop.tracking_help')),
-          h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => setPinning(true) }, t('prop.new'))));
+        if (done?.state === 'sent') {
+          await outbox.remove(item.id);
+          fill(result,
+            h('h3', { tabindex: '-1', id: 'sent-title' }, t('prop.sent')),
+            h('p', {}, t('prop.tracking_code')), h('p', {}, h('span', { class: 'code', id: 'tracking-code' }, done.tracking_code)),
+            h('p', { class: 'muted' }, t('prop.tracking_help')),
+            h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => setPinning(true) }, t('prop.new'))));
+        } else {
+          sendOutbox(); // asks for Background Sync
+          fill(result,
+            h('h3', { tabindex: '-1', id: 'sent-title' }, t('outbox.queued')),
+            h('p', {}, t('outbox.queued_help')),
+            h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => setPinning(true) }, t('prop.new'))));
+        }
         result.querySelector('#sent-title').focus();
       } catch (e) {
         error.textContent = e.message;
-        for (const fe of e.problem?.errors || []) error.append(h('br'), `${fe.field}: ${fe.message}`);
       } finally {
         send.disabled = false;
         send.textContent = t('prop.send');
       }
     });
+
+    async function renderOutbox() {
+      const items = await outbox.list().catch(() => []);
+      clear(outboxSection);
+      if (items.length === 0) return;
+      add(outboxSection, h('h3', {}, t('outbox.heading')), h('p', { class: 'muted' }, t('outbox.intro')),
+        h('ul', { class: 'list' }, items.map((i) => h('li', { class: `outbox-item outbox-${i.state}`, 'data-key': i.key },
+          h('strong', {}, i.fields.title), ` · ${label('category', i.fields.category)}`, i.photo ? ` · ${t('outbox.with_photo')}` : '',
+          h('div', { class: 'outbox-state' }, t(`outbox.state_${i.state}`),
+            i.state === 'sent' ? [' · ', t('prop.tracking_code'), ' ', h('span', { class: 'code' }, i.tracking_code || '')] : '',
+            i.state === 'refused' ? [' · ', t('prop.reason'), ': ', i.reason || ''] : ''),
+          h('div', { class: 'row' }, h('button', {
+            type: 'button',
+            class: 'link',
+            onclick: async () => {
+              await outbox.remove(i.id);
+              renderOutbox();
+            },
+          }, t(i.state === 'waiting' ? 'outbox.delete' : 'outbox.dismiss')))))));
+    }
 
     trackForm.addEventListener('submit', async (ev) => {
       ev.preventDefault();
