@@ -4,8 +4,10 @@
 //! The outbox (`mail_outbox`, V12) is the queue: a status change writes its mails in its own
 //! transaction, a follow request its confirmation mail. The task claims one due row at a time
 //! with `FOR UPDATE SKIP LOCKED`, sends it over SMTP (lettre), and in the same transaction marks
-//! it sent (with the tokens of its links) or records the failure and when to try again
-//! (exponential backoff, up to an hour; a permanent 5xx refusal is not retried). So any number
+//! it sent or records the failure and when to try again (exponential backoff, up to an hour; a
+//! permanent 5xx refusal is not retried). The tokens of the mail's links are committed just
+//! before the claim, so a link works the moment the mail arrives; a mail that does not go takes
+//! them back. So any number
 //! of servers may run the task: a row is never in two hands, a sent row is never taken again,
 //! and a crash before the commit leaves the row due. The one window left: the SMTP server took
 //! the mail and the process died before the commit; then it goes again, with the same
@@ -147,16 +149,38 @@ impl Sender {
     /// Claims, sends and marks one due mail. `Ok(false)` when none is due.
     pub async fn send_one(&self, pool: &Pool) -> Result<bool, MailError> {
         let mut client = pool.get().await.map_err(StoreError::from)?;
+        let Some((outbox_id, follower_id, kind)) = follow::next_due(&client).await? else {
+            return Ok(false);
+        };
+        let unsubscribe = new_secret();
+        let confirm = new_secret();
+        let mut tokens = vec![NewToken {
+            hash: secret_digest(&unsubscribe),
+            purpose: "unsubscribe",
+        }];
+        if kind == MailKind::Confirm {
+            tokens.push(NewToken {
+                hash: secret_digest(&confirm),
+                purpose: "confirm",
+            });
+        }
+        // Committed before the mail can leave (a link works the moment the mail arrives), and
+        // before any lock is taken; taken back below if the mail does not go.
+        if !follow::store_tokens(&client, follower_id, &tokens).await? {
+            return Ok(true); // the follower is gone (unsubscribed), and its mails with it
+        }
         let tx = client
             .transaction()
             .await
             .context("starting the mail transaction")?;
-        let Some(due) = follow::claim_due(&tx).await? else {
-            return Ok(false);
+        let Some(due) = follow::claim(&tx, outbox_id).await? else {
+            // Another sender took it first: look again.
+            follow::drop_tokens(&tx, &tokens).await?;
+            tx.commit().await.context("dropping unused tokens")?;
+            return Ok(true);
         };
-        let unsubscribe = new_secret();
-        let confirm = (due.kind == MailKind::Confirm).then(new_secret);
-        let links = self.links(&due, confirm.as_deref(), &unsubscribe);
+        let confirm = (due.kind == MailKind::Confirm).then_some(confirm.as_str());
+        let links = self.links(&due, confirm, &unsubscribe);
         let sent = match self.message(&due, &links) {
             Ok(message) => self.transport.send(message).await.map_err(|e| {
                 let retry =
@@ -168,17 +192,7 @@ impl Sender {
         };
         match sent {
             Ok(_) => {
-                let mut tokens = vec![NewToken {
-                    hash: secret_digest(&unsubscribe),
-                    purpose: "unsubscribe",
-                }];
-                if let Some(c) = &confirm {
-                    tokens.push(NewToken {
-                        hash: secret_digest(c),
-                        purpose: "confirm",
-                    });
-                }
-                follow::mark_sent(&tx, &due, &tokens).await?;
+                follow::mark_sent(&tx, &due).await?;
                 tracing::info!(outbox_id = due.outbox_id, kind = ?due.kind, "mail sent");
             }
             Err((error, retry)) => {
@@ -189,6 +203,7 @@ impl Sender {
                     %error,
                     "mail not sent"
                 );
+                follow::drop_tokens(&tx, &tokens).await?;
                 follow::mark_failed(&tx, &due, &error, retry).await?;
             }
         }

@@ -4,6 +4,11 @@
 //! addresses no longer needed (docs/privacy.md "Email followers").
 //!
 //! An address is read only by the sender ([`Due`]); nothing here hands one to the API.
+//!
+//! Sending one mail: [`next_due`] finds a candidate, [`store_tokens`] commits the tokens of its
+//! links (so a link works the moment the mail arrives; no lock is held yet, so this cannot wait
+//! on an unsubscribe that waits on the sender), [`claim`] locks the row for the sender's
+//! transaction, and [`mark_sent`] or [`mark_failed`] (with [`drop_tokens`]) ends it.
 
 use std::time::Duration;
 
@@ -229,8 +234,38 @@ impl Due {
     }
 }
 
-/// Claims the oldest due mail, locking its row until `tx` ends; other senders skip it.
-pub async fn claim_due(tx: &Transaction<'_>) -> Result<Option<Due>, StoreError> {
+/// The oldest due mail nobody holds: (outbox id, follower id, kind). Its row lock ends with the
+/// statement; [`claim`] takes it for the sending.
+pub async fn next_due<C: GenericClient>(
+    client: &C,
+) -> Result<Option<(i64, i64, MailKind)>, StoreError> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT o.id, o.follower_id, o.kind = 'confirm' FROM mail_outbox o
+             WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= now()
+             ORDER BY o.next_attempt_at, o.id
+             LIMIT 1
+             FOR UPDATE SKIP LOCKED",
+        )
+        .await
+        .context("preparing the outbox look-up")?;
+    Ok(client
+        .query_opt(&stmt, &[])
+        .await
+        .context("looking for a due mail")?
+        .map(|r| {
+            let kind = if r.get::<_, bool>(2) {
+                MailKind::Confirm
+            } else {
+                MailKind::Status
+            };
+            (r.get(0), r.get(1), kind)
+        }))
+}
+
+/// Claims the mail `outbox_id` if it is still due and nobody holds it, locking its row until
+/// `tx` ends (other senders skip it), with what its text needs.
+pub async fn claim(tx: &Transaction<'_>, outbox_id: i64) -> Result<Option<Due>, StoreError> {
     let stmt = tx
         .prepare_cached(
             "SELECT o.id, o.kind, o.attempts, f.id, f.email, f.lang, p.tracking_code, p.title,
@@ -240,15 +275,14 @@ pub async fn claim_due(tx: &Transaction<'_>) -> Result<Option<Due>, StoreError> 
              JOIN proposal p ON p.id = f.proposal_id
              LEFT JOIN proposal_event e ON e.id = o.event_id
              LEFT JOIN proposal m ON m.id = p.merged_into
-             WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= now()
-             ORDER BY o.next_attempt_at, o.id
-             LIMIT 1
+             WHERE o.id = $1 AND o.sent_at IS NULL AND o.failed_at IS NULL
+               AND o.next_attempt_at <= now()
              FOR UPDATE OF o SKIP LOCKED",
         )
         .await
         .context("preparing the outbox claim")?;
     let row = tx
-        .query_opt(&stmt, &[])
+        .query_opt(&stmt, &[&outbox_id])
         .await
         .context("claiming a due mail")?;
     Ok(row.map(|r| {
@@ -276,28 +310,60 @@ pub async fn claim_due(tx: &Transaction<'_>) -> Result<Option<Due>, StoreError> 
     }))
 }
 
-/// A link token to store with a sent mail: its SHA-256 and what it does.
+/// A link token of a mail: its SHA-256 and what it does.
 pub struct NewToken {
     pub hash: Vec<u8>,
     pub purpose: &'static str,
 }
 
-/// Records a claimed mail as sent, with the tokens of its links. After the last mail of a
-/// proposal in a final status, the follower is deleted with everything of theirs, unless another
-/// mail of theirs still waits (then the sweep deletes it once that one went).
-pub async fn mark_sent(
-    tx: &Transaction<'_>,
-    due: &Due,
+/// Stores the tokens of a mail's links, committed before the mail leaves, so that a link works
+/// the moment the mail arrives. `false` when the follower is gone meanwhile (unsubscribed).
+pub async fn store_tokens<C: GenericClient>(
+    client: &C,
+    follower_id: i64,
     tokens: &[NewToken],
-) -> Result<(), StoreError> {
-    for t in tokens {
-        tx.execute(
-            "INSERT INTO follower_token (token_hash, follower_id, purpose) VALUES ($1, $2, $3)",
-            &[&t.hash, &due.follower_id, &t.purpose],
+) -> Result<bool, StoreError> {
+    let hashes: Vec<&[u8]> = tokens.iter().map(|t| t.hash.as_slice()).collect();
+    let purposes: Vec<&str> = tokens.iter().map(|t| t.purpose).collect();
+    match client
+        .execute(
+            "INSERT INTO follower_token (token_hash, follower_id, purpose)
+             SELECT h, $1, p FROM unnest($2::bytea[], $3::text[]) AS t (h, p)",
+            &[&follower_id, &hashes, &purposes],
         )
         .await
-        .context("storing a link token")?;
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION) => {
+            Ok(false)
+        }
+        Err(source) => Err(StoreError::Postgres {
+            context: "storing link tokens",
+            source,
+        }),
     }
+}
+
+/// Takes back the tokens of a mail that was not sent.
+pub async fn drop_tokens<C: GenericClient>(
+    client: &C,
+    tokens: &[NewToken],
+) -> Result<(), StoreError> {
+    let hashes: Vec<&[u8]> = tokens.iter().map(|t| t.hash.as_slice()).collect();
+    client
+        .execute(
+            "DELETE FROM follower_token WHERE token_hash = ANY($1)",
+            &[&hashes],
+        )
+        .await
+        .context("dropping unused link tokens")?;
+    Ok(())
+}
+
+/// Records a claimed mail as sent. After the last mail of a proposal in a final status, the
+/// follower is deleted with everything of theirs, unless another mail of theirs still waits
+/// (then the sweep deletes it once that one went).
+pub async fn mark_sent(tx: &Transaction<'_>, due: &Due) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE mail_outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL
          WHERE id = $1",
