@@ -136,6 +136,31 @@ pub struct ServeConfig {
     /// on the primary. See docs/operations.md "Fleet".
     #[arg(long, env = "SIGAP_READ_DATABASE_URL", value_delimiter = ',')]
     pub read_database_urls: Vec<String>,
+
+    /// The SMTP server that sends the mails to a proposal's followers (docs/operations.md
+    /// "Mail"): `smtp://host:25` (plain), `smtp://user:pass@host:587?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:465` (TLS). Unset: nothing is sent and the outbox holds the mails.
+    #[arg(long, env = "SIGAP_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of those mails, e.g. `SIGAP Kota Bandung <sigap@bandung.go.id>`; needed with
+    /// `SIGAP_SMTP_URL`.
+    #[arg(long, env = "SIGAP_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// How often the mail sender looks for due mails, in milliseconds.
+    #[arg(long, env = "SIGAP_MAIL_POLL_MS", default_value_t = 2000)]
+    pub mail_poll_ms: u64,
+
+    /// The wait before the first retry of a mail the SMTP server did not take, in milliseconds;
+    /// each further retry waits twice as long, up to an hour.
+    #[arg(long, env = "SIGAP_MAIL_RETRY_MS", default_value_t = 30_000)]
+    pub mail_retry_ms: u64,
+
+    /// Follow requests (`POST /api/proposals/{code}/followers`) accepted per client IP per
+    /// minute (also the burst); 0 turns the limit off.
+    #[arg(long, env = "SIGAP_FOLLOW_PER_IP_PER_MINUTE", default_value_t = 5)]
+    pub follow_per_ip_per_minute: u32,
 }
 
 /// OpenStreetMap's standard raster tiles: free, no key, streets and local names, kept current;
@@ -175,6 +200,11 @@ impl Default for ServeConfig {
             basemap_dir: None,
             chromium: PathBuf::from("chromium"),
             read_database_urls: Vec::new(),
+            smtp_url: None,
+            mail_from: None,
+            mail_poll_ms: 2000,
+            mail_retry_ms: 30_000,
+            follow_per_ip_per_minute: 5,
         }
     }
 }

@@ -77,10 +77,10 @@ pub fn current_lang() -> Lang {
 pub async fn language(req: Request, next: Next) -> Response {
     let lang = Lang::from_headers(req.headers());
     let mut res = REQUEST_LANG.scope(lang, next.run(req)).await;
-    res.headers_mut().insert(
-        header::CONTENT_LANGUAGE,
-        HeaderValue::from_static(lang.tag()),
-    );
+    // A handler that answers in another language (a follower's own) says so itself.
+    res.headers_mut()
+        .entry(header::CONTENT_LANGUAGE)
+        .or_insert(HeaderValue::from_static(lang.tag()));
     res
 }
 

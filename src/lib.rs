@@ -8,6 +8,7 @@
 //! - [`import`]: GDAL readers and the per-layer import rules.
 //! - [`sample`]: loading the Bandung sample layers.
 //! - [`accounts`]: creating accounts from the command line.
+//! - [`mail`]: the mails to a proposal's email followers and the task that sends them.
 //! - [`analysis`]: the gap analysis: formulas, runs and their results.
 //! - [`api`]: the HTTP routes; [`app`] builds the router that `sigap serve` and the tests run.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod import;
+pub mod mail;
 pub mod sample;
 pub mod store;
 
@@ -98,6 +100,8 @@ impl AppState {
                 tracing::error!(error = %e, "tile cache, live gap and its events stay off: bad database configuration")
             }
         }
+        // Follower mails: the outbox sender (when SMTP is configured) and the address sweep.
+        mail::spawn(pool.clone(), &config);
         let limits = Arc::new(api::auth::Limits::new(&config, pool.clone()));
         Self {
             pool,

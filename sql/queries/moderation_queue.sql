@@ -1,11 +1,14 @@
 -- Pending proposals in the moderator's area, oldest first, each with the live proposals within
--- 50 m (measured on the geography) that may be the same request.
+-- 50 m (measured on the geography) that may be the same request, and how many confirmed email
+-- followers each has (never who).
 SELECT p.id, p.tracking_code, ST_X(p.geom), ST_Y(p.geom), p.category, p.title, p.description,
        p.estimated_cost_idr, p.status, p.kelurahan_code, p.kecamatan_code, p.support_count,
        p.merged_into, p.status_reason, p.cycle_year, p.created_at, p.updated_at,
        EXISTS (SELECT 1 FROM proposal_photo f WHERE f.proposal_id = p.id),
        p.submitter_id, p.submitter_name, p.submitter_phone,
-       coalesce(d.items, '[]'::json) AS nearby_duplicates
+       coalesce(d.items, '[]'::json) AS nearby_duplicates,
+       (SELECT count(*) FROM proposal_follower pf
+        WHERE pf.proposal_id = p.id AND pf.confirmed_at IS NOT NULL) AS follower_count
 FROM proposal p
 LEFT JOIN LATERAL (
     SELECT json_agg(json_build_object('id', o.id, 'title', o.title, 'category', o.category,

@@ -46,6 +46,8 @@ pub struct Limits {
     anon_posts_per_minute: u32,
     login_per_account_per_minute: u32,
     login_per_ip_per_minute: u32,
+    /// 0: follow-by-email requests are not limited.
+    follow_per_ip_per_minute: u32,
     /// Checks since start; every [`PRUNE_EVERY`]th also forgets recovered keys.
     checks: std::sync::atomic::AtomicU64,
 }
@@ -66,6 +68,7 @@ impl Limits {
             anon_posts_per_minute: cfg.anon_posts_per_minute,
             login_per_account_per_minute: cfg.login_per_account_per_minute,
             login_per_ip_per_minute: cfg.login_per_ip_per_minute,
+            follow_per_ip_per_minute: cfg.follow_per_ip_per_minute,
             checks: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -93,6 +96,15 @@ impl Limits {
             return Ok(());
         }
         self.take(&format!("anon:{ip}"), self.anon_posts_per_minute)
+            .await
+    }
+
+    /// One follow request (an email address for a proposal's updates) from `ip`, or 429.
+    pub async fn follow(&self, ip: IpAddr) -> ApiResult<()> {
+        if self.follow_per_ip_per_minute == 0 {
+            return Ok(());
+        }
+        self.take(&format!("follow:{ip}"), self.follow_per_ip_per_minute)
             .await
     }
 

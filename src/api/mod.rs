@@ -7,6 +7,7 @@ mod budget;
 mod compression;
 mod etag;
 mod feeds;
+mod follow;
 pub mod gap_events;
 mod health;
 pub mod idempotency;
@@ -95,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         .merge(analysis::router())
         .merge(budget::router())
         .merge(feeds::router())
+        .merge(follow::router())
         .merge(basemap::router())
         .merge(partners::router())
         .merge(coverage::router())

@@ -21,6 +21,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, ApiResult, Msg};
 use crate::store::audit::Actor;
+use crate::store::follow;
 use crate::store::proposals::{
     self, NewProposal, Photo, Proposal, SupportError, Transition, TransitionError,
 };
@@ -415,6 +416,11 @@ async fn view(state: &AppState, p: &Proposal, with_contact: bool) -> ApiResult<V
                 "contact".into(),
                 json!({"name": p.submitter_name, "phone": p.submitter_phone}),
             );
+            // How many confirmed email followers; who they are is never shown.
+            obj.insert(
+                "follower_count".into(),
+                json!(follow::follower_count(&client, p.id).await?),
+            );
         }
     }
     Ok(v)
@@ -685,7 +691,7 @@ async fn moderation_queue(State(state): State<AppState>, user: AuthUser) -> ApiR
     let instead = proposals::supports_instead_of_new(&client, area.as_deref()).await?;
     let items: Vec<Value> = rows
         .into_iter()
-        .map(|(p, dups)| {
+        .map(|(p, dups, followers)| {
             let mut v = serde_json::to_value(&p).unwrap_or(Value::Null);
             if let Some(obj) = v.as_object_mut() {
                 obj.insert("nearby_duplicates".into(), dups);
@@ -693,6 +699,7 @@ async fn moderation_queue(State(state): State<AppState>, user: AuthUser) -> ApiR
                     "contact".into(),
                     json!({"name": p.submitter_name, "phone": p.submitter_phone}),
                 );
+                obj.insert("follower_count".into(), json!(followers));
             }
             v
         })

@@ -168,6 +168,14 @@ mod tests {
     }
 
     #[test]
+    fn is_final_is_exactly_no_way_out() {
+        for from in ALL {
+            let stuck = ALL.iter().all(|to| check_transition(from, *to).is_err());
+            assert_eq!(from.is_final(), stuck, "{from}");
+        }
+    }
+
+    #[test]
     fn kinds_and_roles() {
         assert_eq!(
             check_transition(Diajukan, Ditolak),

@@ -104,4 +104,12 @@ impl ProposalStatus {
     pub fn is_public(self) -> bool {
         Self::PUBLIC.contains(&self.as_str())
     }
+
+    /// Statuses no transition leaves (`lifecycle::check_transition`): the proposal's story has
+    /// ended, so its email followers get one last mail and are forgotten (docs/privacy.md).
+    pub const FINAL: &'static [&'static str] = &["ditolak", "digabung", "selesai"];
+
+    pub fn is_final(self) -> bool {
+        Self::FINAL.contains(&self.as_str())
+    }
 }

@@ -6,6 +6,7 @@ pub mod backup;
 pub mod budget;
 pub mod collections;
 pub mod features;
+pub mod follow;
 pub mod gap;
 pub mod idempotency;
 pub mod import;

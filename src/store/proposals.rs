@@ -564,7 +564,8 @@ pub enum TransitionError {
 }
 
 /// Applies a transition to a proposal locked with [`lock`]: the new status, the event, the
-/// moved supports of a merge, and the audit entry, all in `tx`.
+/// followers' mails in the outbox, the moved supports of a merge, and the audit entry, all in
+/// `tx`.
 pub async fn apply_transition(
     tx: &Transaction<'_>,
     before: &Proposal,
@@ -592,13 +593,17 @@ pub async fn apply_transition(
         (None, Some(r)) => Some(r.clone()),
         (None, None) => None,
     };
-    tx.execute(
-        "INSERT INTO proposal_event (proposal_id, actor_id, from_status, to_status, note)
-         VALUES ($1, $2, $3, $4, $5)",
-        &[&before.id, &actor.id, &before.status, &t.to.as_str(), &note],
-    )
-    .await
-    .context("recording a proposal event")?;
+    let event_id: i64 = tx
+        .query_one(
+            "INSERT INTO proposal_event (proposal_id, actor_id, from_status, to_status, note)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&before.id, &actor.id, &before.status, &t.to.as_str(), &note],
+        )
+        .await
+        .context("recording a proposal event")?
+        .get(0);
+    // One mail per confirmed email follower, committed (or not) with the change itself.
+    super::follow::enqueue_status(tx, before.id, event_id).await?;
     let mut moved: u64 = 0;
     if let Some(target) = t.merged_into {
         // Supports of accounts that already support the target are not counted twice.
@@ -653,12 +658,12 @@ pub async fn apply_transition(
 }
 
 /// The moderation queue: pending proposals in `area` (all when `None`), oldest first, each with
-/// its possible duplicates within 50 m.
+/// its possible duplicates within 50 m and its number of confirmed email followers.
 pub async fn moderation_queue<C: GenericClient>(
     client: &C,
     area: Option<&str>,
     limit: i64,
-) -> Result<Vec<(Proposal, Value)>, StoreError> {
+) -> Result<Vec<(Proposal, Value, i64)>, StoreError> {
     let rows = client
         .query(
             include_str!("../../sql/queries/moderation_queue.sql"),
@@ -666,7 +671,10 @@ pub async fn moderation_queue<C: GenericClient>(
         )
         .await
         .context("reading the moderation queue")?;
-    Ok(rows.iter().map(|r| (from_row(r), r.get(21))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (from_row(r), r.get(21), r.get(22)))
+        .collect())
 }
 
 /// Published proposals for Open311 listings, newest first.

@@ -16,6 +16,7 @@ mod facilities;
 mod faults;
 mod feeds;
 mod fleet;
+mod follow;
 mod gap;
 mod gap_live;
 mod idempotency;

@@ -78,9 +78,12 @@ function renderNav() {
   }
 }
 
-async function show(id, force) {
+// A route is a view id, optionally with an argument: `#usulan/KODE` opens a tracking page.
+async function show(route, force) {
+  const [id, ...rest] = (route || '').split('/');
+  app.routeArg = rest.length ? decodeURIComponent(rest.join('/')) : null;
   const next = VIEWS.find((v) => v.id === id && (!v.roles || app.hasRole(...v.roles)) && app.available[v.id] !== false) || VIEWS[0];
-  if (app.view === next && !force) return;
+  if (app.view === next && !force && !app.routeArg) return;
   if (app.view?.unmount) app.view.unmount(app);
   app.view = next;
   renderNav();

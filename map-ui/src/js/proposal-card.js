@@ -52,6 +52,8 @@ export async function renderProposal(app, box, { id, tracking, viaNearby = false
     h('h3', { tabindex: '-1', class: 'prop-title' }, p.title),
     h('p', {}, statusBadge(p.status), ' ', label('category', p.category), ' · ', count),
     p.tracking_code ? h('p', { class: 'muted' }, `${t('prop.tracking_code')}: `, h('code', {}, p.tracking_code)) : null,
+    // Only staff get a follower count (a number, never who).
+    Number.isFinite(p.follower_count) ? h('p', { class: 'muted', id: 'follower-count' }, t('follow.count', { n: fmtNum(p.follower_count) })) : null,
     h('p', {}, p.description || ''),
     p.photo_url || p.has_photo ? h('img', { src: p.photo_url || `/api/proposals/${p.id}/photo`, alt: p.title, style: 'max-width:100%' }) : null,
     h('dl', { class: 'kv' },

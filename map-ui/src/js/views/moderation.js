@@ -80,6 +80,8 @@ export default {
       fill(detail, 
         h('h3', { tabindex: '-1', id: 'mod-title' }, p.title),
         h('p', {}, statusBadge(p.status), ' ', label('category', p.category)),
+        // How many residents follow it by email (never who).
+        h('p', { class: 'muted', id: 'mod-followers' }, t('follow.count', { n: fmtNum(p.follower_count ?? 0) })),
         h('p', {}, p.description || ''),
         p.photo_url || p.has_photo ? h('img', { src: p.photo_url || `/api/proposals/${p.id}/photo`, alt: p.title, style: 'max-width:100%' }) : null,
         h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', id: 'approve-btn', onclick: () => act({ to: 'diverifikasi' }) }, t('mod.approve'))),

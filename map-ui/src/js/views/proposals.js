@@ -8,6 +8,7 @@ import { clear, field, h, fill, add } from '../dom.js';
 import { fmtNum, label, language, t } from '../i18n.js';
 import { STATUS_COLOURS } from '../scales.js';
 import { lonLatOf, renderProposal } from '../proposal-card.js';
+import { FINAL_STATUSES, followForm } from '../follow.js';
 
 const CATEGORIES = ['jalan', 'drainase', 'air_bersih', 'sanitasi', 'penerangan_jalan', 'fasilitas_umum', 'lainnya'];
 const PUBLIC_STATUSES = ['diverifikasi', 'diprioritaskan', 'dianggarkan', 'dikerjakan', 'selesai'];
@@ -160,6 +161,7 @@ export default {
             h('h3', { tabindex: '-1', id: 'sent-title' }, t('prop.sent')),
             h('p', {}, t('prop.tracking_code')), h('p', {}, h('span', { class: 'code', id: 'tracking-code' }, done.tracking_code)),
             h('p', { class: 'muted' }, t('prop.tracking_help')),
+            followForm(done.tracking_code),
             h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => setPinning(true) }, t('prop.new'))));
         } else {
           sendOutbox(); // asks for Background Sync
@@ -197,18 +199,29 @@ export default {
           }, t(i.state === 'waiting' ? 'outbox.delete' : 'outbox.dismiss')))))));
     }
 
-    trackForm.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      if (!trackInput.value.trim()) return;
+    // The tracking page: the proposal behind a code, with "Ikuti" (follow by email) below it.
+    async function track(code) {
       form.hidden = true;
-      const p = await renderProposal(app, detail, { tracking: trackInput.value.trim() });
+      const p = await renderProposal(app, detail, { tracking: code });
+      if (p && !FINAL_STATUSES.includes(p.status)) detail.append(followForm(p.tracking_code));
       const at = lonLatOf(p);
       if (at) {
         map.setPins([{ type: 'Feature', geometry: { type: 'Point', coordinates: at }, properties: { colour: STATUS_COLOURS[p.status] } }]);
         map.flyTo({ center: at, zoom: Math.max(map.getZoom(), 15), duration: 600 });
       }
+    }
+
+    trackForm.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (!trackInput.value.trim()) return;
+      await track(trackInput.value.trim());
     });
 
     app.openProposal = openProposal;
+    // `#usulan/KODE` (the links in feeds and follower mails) opens that proposal's tracking page.
+    if (app.routeArg) {
+      trackInput.value = app.routeArg;
+      await track(app.routeArg);
+    }
   },
 };
