@@ -404,6 +404,25 @@ async fn confirmed_followers_get_one_mail_per_status_change() {
     let again: Value = again.json().await.unwrap();
     assert_eq!(again, first, "the answer never tells who already follows");
 
+    // A refused change (409) queues nothing: the mails share the change's transaction.
+    let res = app
+        .http
+        .post(app.url(&format!("/api/proposals/{id}/status")))
+        .bearer_auth(&moderator)
+        .json(&json!({"to": "selesai"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'status'"
+        )
+        .await,
+        0
+    );
+
     // A status change: one mail to the confirmed follower, none to the unconfirmed.
     set_status(&app, &moderator, id, json!({"to": "diverifikasi"})).await;
     outbox_drained(&app.pool).await;
@@ -541,15 +560,21 @@ async fn unsubscribe_stops_mail_and_deletes_the_address() {
     let tinggal = follow_and_confirm(&app, &smtp, &code, "tinggal@contoh.id", "id").await;
     drop(tinggal);
 
-    // The link in the mail (GET), twice: the second click answers the same.
-    for _ in 0..2 {
+    // The link in the mail (GET), twice: the second click answers the same. The page speaks the
+    // follower's language (Indonesian here), whatever the browser asks.
+    for click in 0..2 {
         let res = app
             .http
             .get(app.url(&a.link("/api/follow/unsubscribe?token=")))
+            .header("Accept-Language", "en")
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
+        if click == 0 {
+            assert_eq!(res.headers().get("content-language").unwrap(), "id");
+            assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+        }
         assert!(res
             .headers()
             .get("content-type")
