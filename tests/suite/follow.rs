@@ -1,7 +1,7 @@
 //! Following a proposal by email, against a real SMTP server started here (mailin-embedded, on
 //! loopback) and a real PostGIS: double opt-in, one mail per status change per confirmed
 //! follower, the outbox across a restart of the real `sigap serve`, an SMTP server that is down
-//! or answers "try later", two senders on one outbox, unsubscribe, expiry, bad input, and the
+//! (hangs up) or answers "try later", two senders on one outbox, unsubscribe, expiry, bad input, and the
 //! addresses never leaving through a public endpoint.
 
 use crate::common;
@@ -129,9 +129,8 @@ impl Smtp {
         Self::on(listener, 0)
     }
 
-    /// A server on `port`, answering the first `transient_failures` recipients with 451.
-    fn start_on(port: u16, transient_failures: usize) -> Smtp {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP on its port");
+    /// A server on `listener`, answering the first `transient_failures` recipients with 451.
+    fn start_on(listener: TcpListener, transient_failures: usize) -> Smtp {
         Self::on(listener, transient_failures)
     }
 
@@ -192,6 +191,40 @@ impl Smtp {
                 .map(Received::subject)
                 .collect::<Vec<_>>()
         );
+    }
+}
+
+/// A mail server that is down: it takes each connection and hangs up before its greeting.
+/// `up()` stops that and hands the same socket back (no other process can take the port between).
+struct Down {
+    addr: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<TcpListener>,
+}
+
+impl Down {
+    fn start() -> Down {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                drop(conn);
+            }
+            listener
+        });
+        Down { addr, stop, thread }
+    }
+
+    fn up(self) -> TcpListener {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        self.thread.join().expect("the down server's thread")
     }
 }
 
@@ -839,9 +872,11 @@ async fn follow_requests_are_rate_limited_per_ip() {
 
 #[tokio::test]
 async fn smtp_down_then_try_later_is_retried_and_sent_once() {
-    // Nothing listens on the port at first: every attempt is refused and retried with backoff.
-    let port = free_port();
-    let app = spawn(|c| mail_config(c, Some(format!("smtp://127.0.0.1:{port}")))).await;
+    // The mail server is down at first: it hangs up on every attempt, which is retried with
+    // backoff.
+    let down = Down::start();
+    let smtp_url = format!("smtp://{}", down.addr);
+    let app = spawn(|c| mail_config(c, Some(smtp_url))).await;
     let (_, code) = submit(&app.base, &app.http).await;
     let res = follow(
         &app.base,
@@ -885,7 +920,7 @@ async fn smtp_down_then_try_later_is_retried_and_sent_once() {
     );
 
     // The server comes up, and greylists the first delivery: 451, try again later.
-    let smtp = Smtp::start_on(port, 1);
+    let smtp = Smtp::start_on(down.up(), 1);
     let mails = smtp.wait_for("sabar@contoh.id", 1).await;
     outbox_drained(&app.pool).await;
     assert_eq!(mails.len(), 1);
