@@ -1,8 +1,8 @@
 //! Following a proposal by email, against a real SMTP server started here (mailin-embedded, on
 //! loopback) and a real PostGIS: double opt-in, one mail per status change per confirmed
 //! follower, the outbox across a restart of the real `sigap serve`, an SMTP server that is down
-//! (hangs up) or answers "try later", two senders on one outbox, unsubscribe, expiry, bad input, and the
-//! addresses never leaving through a public endpoint.
+//! (hangs up) or answers "try later", two senders on one outbox, unsubscribe, expiry, bad input,
+//! and the addresses never leaving through a public endpoint.
 
 use crate::common;
 use crate::fixture;
