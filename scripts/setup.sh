@@ -27,7 +27,8 @@ if ! command -v pg_lsclusters >/dev/null || [ -z "$(ls /usr/lib/postgresql 2>/de
   install postgresql
 fi
 PG_MAJOR=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-install "postgresql-${PG_MAJOR}-postgis-3" gdal-bin libgdal-dev pkg-config
+# libssl-dev: lettre (follower mails) speaks STARTTLS/TLS through the system OpenSSL.
+install "postgresql-${PG_MAJOR}-postgis-3" gdal-bin libgdal-dev pkg-config libssl-dev
 if [ "${SIGAP_SETUP_BROWSER:-0}" = 1 ]; then
   command -v node >/dev/null && command -v npm >/dev/null || install nodejs npm
   install chromium fonts-dejavu-core

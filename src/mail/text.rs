@@ -123,6 +123,12 @@ fn status_mail(lang: Lang, due: &Due, links: &Links) -> Mail {
         _ => to_label.clone(),
     };
     let carried_over = due.from_status.as_deref() == Some(to);
+    // In Bandung's time (WIB, UTC+7): a mail held in the outbox may arrive later than the change.
+    let when = due
+        .event_at
+        .zip(chrono::FixedOffset::east_opt(7 * 3600))
+        .map(|(at, wib)| format!("{} WIB", at.with_timezone(&wib).format("%d-%m-%Y %H:%M")))
+        .unwrap_or_default();
     let mut extra = Vec::new();
     if let Some(note) = due.note.as_deref().filter(|n| !n.trim().is_empty()) {
         extra.push(match lang {
@@ -177,7 +183,8 @@ fn status_mail(lang: Lang, due: &Due, links: &Links) -> Mail {
                  Status usulan yang Anda ikuti berubah.\n\n\
                  Usulan: {title}\n\
                  Kode lacak: {code}\n\
-                 Status: {change}\n\n\
+                 Status: {change}\n\
+                 Waktu: {when}\n\n\
                  {extra}\
                  Lihat perkembangannya: {tracking}\n\n\
                  Berhenti mengikuti usulan ini: {unsubscribe}\n\n\
@@ -196,7 +203,8 @@ fn status_mail(lang: Lang, due: &Due, links: &Links) -> Mail {
                  The status of a proposal you follow has changed.\n\n\
                  Proposal: {title}\n\
                  Tracking code: {code}\n\
-                 Status: {change}\n\n\
+                 Status: {change}\n\
+                 When: {when}\n\n\
                  {extra}\
                  See how it goes: {tracking}\n\n\
                  Stop following this proposal: {unsubscribe}\n\n\
@@ -228,7 +236,7 @@ mod tests {
             from_status: from.map(Into::into),
             to_status: to.map(Into::into),
             note: None,
-            event_at: None,
+            event_at: "2026-11-29T07:05:00Z".parse().ok(),
             cycle_year: 2027,
             merged_into_code: None,
         }
@@ -276,6 +284,7 @@ mod tests {
             &links(),
         );
         assert!(m.body.contains("Diajukan → Diverifikasi"), "{}", m.body);
+        assert!(m.body.contains("Waktu: 29-11-2026 14:05 WIB"), "{}", m.body);
         assert!(!m.body.contains("terakhir"));
         let m = compose(
             &due(MailKind::Status, "en", Some("dikerjakan"), Some("selesai")),
@@ -293,6 +302,27 @@ mod tests {
             &links(),
         );
         assert!(m.body.contains("siklus 2027"), "{}", m.body);
+        let mut merged = due(MailKind::Status, "id", Some("diajukan"), Some("digabung"));
+        merged.merged_into_code = Some("WXYZ6789".into());
+        let mut l = links();
+        l.merged_into = Some("https://sigap.example/#usulan/WXYZ6789".into());
+        let m = compose(&merged, &l);
+        assert!(
+            m.body.contains("digabung dengan usulan WXYZ6789"),
+            "{}",
+            m.body
+        );
+        assert!(m.body.contains("#usulan/WXYZ6789"));
+        assert!(
+            m.body.contains("email terakhir"),
+            "merged is final: {}",
+            m.body
+        );
+        let mut noted = due(MailKind::Status, "en", Some("diajukan"), Some("ditolak"));
+        noted.note = Some("Outside the city's duty".into());
+        assert!(compose(&noted, &links())
+            .body
+            .contains("Note: Outside the city's duty"));
         let m = compose(&due(MailKind::Confirm, "en", None, None), &links());
         assert!(m.body.contains("confirm?token=C"));
         assert!(m.body.contains("7 days"));

@@ -1,8 +1,8 @@
 //! Following a proposal by email, against a real SMTP server started here (mailin-embedded, on
 //! loopback) and a real PostGIS: double opt-in, one mail per status change per confirmed
 //! follower, the outbox across a restart of the real `sigap serve`, an SMTP server that is down
-//! or answers "try later", two senders on one outbox, unsubscribe, expiry, bad input, and the
-//! addresses never leaving through a public endpoint.
+//! (hangs up) or answers "try later", two senders on one outbox, unsubscribe, expiry, bad input,
+//! and the addresses never leaving through a public endpoint.
 
 use crate::common;
 use crate::fixture;
@@ -129,9 +129,8 @@ impl Smtp {
         Self::on(listener, 0)
     }
 
-    /// A server on `port`, answering the first `transient_failures` recipients with 451.
-    fn start_on(port: u16, transient_failures: usize) -> Smtp {
-        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP on its port");
+    /// A server on `listener`, answering the first `transient_failures` recipients with 451.
+    fn start_on(listener: TcpListener, transient_failures: usize) -> Smtp {
         Self::on(listener, transient_failures)
     }
 
@@ -192,6 +191,40 @@ impl Smtp {
                 .map(Received::subject)
                 .collect::<Vec<_>>()
         );
+    }
+}
+
+/// A mail server that is down: it takes each connection and hangs up before its greeting.
+/// `up()` stops that and hands the same socket back (no other process can take the port between).
+struct Down {
+    addr: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<TcpListener>,
+}
+
+impl Down {
+    fn start() -> Down {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                drop(conn);
+            }
+            listener
+        });
+        Down { addr, stop, thread }
+    }
+
+    fn up(self) -> TcpListener {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        self.thread.join().expect("the down server's thread")
     }
 }
 
@@ -404,6 +437,25 @@ async fn confirmed_followers_get_one_mail_per_status_change() {
     let again: Value = again.json().await.unwrap();
     assert_eq!(again, first, "the answer never tells who already follows");
 
+    // A refused change (409) queues nothing: the mails share the change's transaction.
+    let res = app
+        .http
+        .post(app.url(&format!("/api/proposals/{id}/status")))
+        .bearer_auth(&moderator)
+        .json(&json!({"to": "selesai"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'status'"
+        )
+        .await,
+        0
+    );
+
     // A status change: one mail to the confirmed follower, none to the unconfirmed.
     set_status(&app, &moderator, id, json!({"to": "diverifikasi"})).await;
     outbox_drained(&app.pool).await;
@@ -541,15 +593,21 @@ async fn unsubscribe_stops_mail_and_deletes_the_address() {
     let tinggal = follow_and_confirm(&app, &smtp, &code, "tinggal@contoh.id", "id").await;
     drop(tinggal);
 
-    // The link in the mail (GET), twice: the second click answers the same.
-    for _ in 0..2 {
+    // The link in the mail (GET), twice: the second click answers the same. The page speaks the
+    // follower's language (Indonesian here), whatever the browser asks.
+    for click in 0..2 {
         let res = app
             .http
             .get(app.url(&a.link("/api/follow/unsubscribe?token=")))
+            .header("Accept-Language", "en")
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
+        if click == 0 {
+            assert_eq!(res.headers().get("content-language").unwrap(), "id");
+            assert_eq!(res.headers().get("cache-control").unwrap(), "no-store");
+        }
         assert!(res
             .headers()
             .get("content-type")
@@ -814,9 +872,11 @@ async fn follow_requests_are_rate_limited_per_ip() {
 
 #[tokio::test]
 async fn smtp_down_then_try_later_is_retried_and_sent_once() {
-    // Nothing listens on the port at first: every attempt is refused and retried with backoff.
-    let port = free_port();
-    let app = spawn(|c| mail_config(c, Some(format!("smtp://127.0.0.1:{port}")))).await;
+    // The mail server is down at first: it hangs up on every attempt, which is retried with
+    // backoff.
+    let down = Down::start();
+    let smtp_url = format!("smtp://{}", down.addr);
+    let app = spawn(|c| mail_config(c, Some(smtp_url))).await;
     let (_, code) = submit(&app.base, &app.http).await;
     let res = follow(
         &app.base,
@@ -860,7 +920,7 @@ async fn smtp_down_then_try_later_is_retried_and_sent_once() {
     );
 
     // The server comes up, and greylists the first delivery: 451, try again later.
-    let smtp = Smtp::start_on(port, 1);
+    let smtp = Smtp::start_on(down.up(), 1);
     let mails = smtp.wait_for("sabar@contoh.id", 1).await;
     outbox_drained(&app.pool).await;
     assert_eq!(mails.len(), 1);
