@@ -16,6 +16,8 @@
 //! docs/reliability.md; the test asserts outcomes, not timings.
 
 use crate::common;
+use crate::common::cluster::{free_port, http, run_ok, Cluster};
+use crate::fixture::IN_SCOPE as AT;
 
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
@@ -29,75 +31,8 @@ use sigap::config::{DbConfig, ServeConfig};
 use sigap::AppState;
 use tokio_postgres::NoTls;
 
-const VERSION: &str = "15";
 const CLUSTER: &str = "sigapfault1";
 const PORT: u16 = 5441;
-
-/// Inside kelurahan 32.73.01.1001 of the fixture below.
-const AT: (f64, f64) = (107.55, -6.9);
-
-const AREAS: &str = "
-INSERT INTO region (code, name, geom) VALUES ('32.73', 'Kota Uji',
-  ST_Multi(ST_MakeEnvelope(107.5, -7.0, 107.8, -6.8, 4326)));
-INSERT INTO kecamatan (code, name, region_code, geom) VALUES
-  ('32.73.01', 'Barat', '32.73', ST_Multi(ST_MakeEnvelope(107.5, -7.0, 107.65, -6.8, 4326))),
-  ('32.73.02', 'Timur', '32.73', ST_Multi(ST_MakeEnvelope(107.65, -7.0, 107.8, -6.8, 4326)));
-INSERT INTO kelurahan (code, name, kecamatan_code, geom) VALUES
-  ('32.73.01.1001', 'Barat Satu', '32.73.01', ST_Multi(ST_MakeEnvelope(107.5, -7.0, 107.65, -6.8, 4326))),
-  ('32.73.02.1001', 'Timur Satu', '32.73.02', ST_Multi(ST_MakeEnvelope(107.65, -7.0, 107.8, -6.8, 4326)));
-";
-
-fn pg(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", args[0]))
-}
-
-fn pg_ok(args: &[&str]) {
-    let out = pg(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The throwaway cluster; dropped (stopped and deleted) when this goes out of scope.
-struct Cluster;
-
-impl Cluster {
-    fn create() -> Cluster {
-        // A leftover of an interrupted run goes first.
-        let _ = pg(&["pg_dropcluster", "--stop", VERSION, CLUSTER]);
-        let port = PORT.to_string();
-        pg_ok(&[
-            "pg_createcluster",
-            VERSION,
-            CLUSTER,
-            "--port",
-            &port,
-            "--",
-            "--auth=trust",
-        ]);
-        let cluster = Cluster;
-        cluster.start();
-        cluster
-    }
-    fn start(&self) {
-        pg_ok(&["pg_ctlcluster", VERSION, CLUSTER, "start"]);
-    }
-    fn stop(&self) {
-        pg_ok(&["pg_ctlcluster", VERSION, CLUSTER, "stop", "-m", "fast"]);
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = pg(&["pg_dropcluster", "--stop", VERSION, CLUSTER]);
-    }
-}
 
 fn db_config(dbname: &str) -> DbConfig {
     DbConfig {
@@ -114,21 +49,8 @@ async fn connect(dbname: &str) -> tokio_postgres::Client {
 }
 
 /// The schema, the fixture areas, 40 residents (`tok-res<i>`) and 60 verified proposals.
-async fn prepare() -> DbConfig {
-    connect("postgres")
-        .await
-        .batch_execute("CREATE DATABASE sigap")
-        .await
-        .expect("create database");
-    let mut client = connect("sigap").await;
-    client
-        .batch_execute("CREATE EXTENSION postgis")
-        .await
-        .expect("postgis");
-    sigap::store::migrate::run(&mut client, None)
-        .await
-        .expect("migrate");
-    client.batch_execute(AREAS).await.expect("areas");
+async fn prepare(cluster: &Cluster) -> DbConfig {
+    let client = cluster.sigap_database().await;
     client
         .execute(
             "WITH u AS (
@@ -163,21 +85,9 @@ async fn scalar(sql: &str) -> i64 {
         .get(0)
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
-
 /// The tile of `layer` holding `AT` at zoom 14.
 fn tile_path(layer: &str) -> String {
-    let z = 14u32;
-    let n = f64::from(1u32 << z);
-    let x = ((AT.0 + 180.0) / 360.0 * n).floor();
-    let lat = AT.1.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
-    format!("/tiles/{layer}/{z}/{x}/{y}.mvt")
+    crate::common::cluster::tile_path(layer, 14, AT)
 }
 
 fn submission(title: &str) -> Value {
@@ -288,7 +198,7 @@ async fn outage(cluster: &Cluster, db: &DbConfig) {
     }
     let acked_before = scalar("SELECT count(*) FROM proposal").await;
 
-    cluster.stop();
+    cluster.stop("fast");
     let down = Instant::now();
     let mut answers = Vec::new();
     for round in 1..=10 {
@@ -376,14 +286,6 @@ async fn outage(cluster: &Cluster, db: &DbConfig) {
         recovery.as_secs_f64(),
         listener_back.as_secs_f64()
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 struct Server {
@@ -569,7 +471,7 @@ async fn rolling_restart(db: &DbConfig) {
     }
     let pid = old.child.id().expect("pid").to_string();
     let t = Instant::now();
-    pg_ok(&["kill", "-TERM", &pid]);
+    run_ok(&["kill", "-TERM", &pid]);
     let status = tokio::time::timeout(Duration::from_secs(60), old.child.wait())
         .await
         .expect("the old server did not stop")
@@ -613,8 +515,8 @@ async fn rolling_restart(db: &DbConfig) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn database_outage_kill_nine_and_rolling_restart() {
-    let cluster = Cluster::create();
-    let db = prepare().await;
+    let cluster = Cluster::started(CLUSTER, PORT);
+    let db = prepare(&cluster).await;
     outage(&cluster, &db).await;
     kill_nine(&db).await;
     rolling_restart(&db).await;

@@ -21,16 +21,16 @@
 //! Times are printed (`--nocapture`) for docs/operations.md; the test asserts outcomes only.
 
 use crate::common;
+use crate::common::cluster::{connect, free_port, http, run_ok, url, Cluster, VERSION};
 use crate::common::mvt::{feature_count, ogrinfo_tile, tile_of};
+use crate::fixture::IN_SCOPE as AT;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use tokio_postgres::NoTls;
 
-const VERSION: &str = "15";
 const PRIMARY: &str = "sigapfleetp";
 const REPLICA: &str = "sigapfleetr";
 const PRIMARY_PORT: u16 = 5451;
@@ -38,168 +38,62 @@ const REPLICA_PORT: u16 = 5452;
 /// Anonymous submissions per client per minute, for the whole fleet.
 const ANON_PER_MINUTE: u32 = 3;
 
-/// Inside kelurahan 32.73.01.1001 of the fixture below.
-const AT: (f64, f64) = (107.55, -6.9);
 /// The zoom of the tile checked.
 const ZOOM: u32 = 14;
 
-const AREAS: &str = "
-INSERT INTO region (code, name, geom) VALUES ('32.73', 'Kota Uji',
-  ST_Multi(ST_MakeEnvelope(107.5, -7.0, 107.8, -6.8, 4326)));
-INSERT INTO kecamatan (code, name, region_code, geom) VALUES
-  ('32.73.01', 'Barat', '32.73', ST_Multi(ST_MakeEnvelope(107.5, -7.0, 107.65, -6.8, 4326))),
-  ('32.73.02', 'Timur', '32.73', ST_Multi(ST_MakeEnvelope(107.65, -7.0, 107.8, -6.8, 4326)));
-INSERT INTO kelurahan (code, name, kecamatan_code, geom) VALUES
-  ('32.73.01.1001', 'Barat Satu', '32.73.01', ST_Multi(ST_MakeEnvelope(107.5, -7.0, 107.65, -6.8, 4326))),
-  ('32.73.02.1001', 'Timur Satu', '32.73.02', ST_Multi(ST_MakeEnvelope(107.65, -7.0, 107.8, -6.8, 4326)));
-";
-
-fn run(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", args[0]))
-}
-
-fn run_ok(args: &[&str]) {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The two throwaway clusters; dropped (stopped and deleted) when this goes out of scope.
-struct Clusters;
-
-impl Clusters {
-    fn create() -> Clusters {
-        // Leftovers of an interrupted run go first.
-        Self::drop_both();
-        let clusters = Clusters;
-        let port = PRIMARY_PORT.to_string();
-        run_ok(&[
-            "pg_createcluster",
-            VERSION,
-            PRIMARY,
-            "--port",
-            &port,
-            "--",
-            "--auth=trust",
-        ]);
-        run_ok(&["pg_ctlcluster", VERSION, PRIMARY, "start"]);
-        clusters
-    }
-
-    /// The replica: a fresh cluster whose data directory is replaced by a base backup of the
-    /// primary (`-R` writes the standby settings, `-X stream` brings the WAL along).
-    fn create_replica(&self) {
-        let port = REPLICA_PORT.to_string();
-        run_ok(&[
-            "pg_createcluster",
-            VERSION,
-            REPLICA,
-            "--port",
-            &port,
-            "--",
-            "--auth=trust",
-        ]);
-        let data = format!("/var/lib/postgresql/{VERSION}/{REPLICA}");
-        // Emptied, not removed: the directory above belongs to root here, so postgres could not
-        // create it again.
-        for entry in std::fs::read_dir(&data).expect("the replica's data directory") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                std::fs::remove_dir_all(&path).expect("empty the data directory");
-            } else {
-                std::fs::remove_file(&path).expect("empty the data directory");
-            }
+/// The replica: a fresh cluster whose data directory is replaced by a base backup of the
+/// primary (`-R` writes the standby settings, `-X stream` brings the WAL along), started.
+fn replica_of(primary: &Cluster) -> Cluster {
+    let replica = Cluster::create(REPLICA, REPLICA_PORT);
+    let data = replica.data_dir();
+    // Emptied, not removed: the directory above belongs to root here, so postgres could not
+    // create it again.
+    for entry in std::fs::read_dir(&data).expect("the replica's data directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(&path).expect("empty the data directory");
+        } else {
+            std::fs::remove_file(&path).expect("empty the data directory");
         }
-        let primary_port = PRIMARY_PORT.to_string();
-        run_ok(&[
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            "pg_basebackup",
-            "-h",
-            "/var/run/postgresql",
-            "-p",
-            &primary_port,
-            "-U",
-            "postgres",
-            "-D",
-            &data,
-            "-R",
-            "-X",
-            "stream",
-            "-c",
-            "fast",
-        ]);
-        // Long reads on the replica are not cancelled by the primary's vacuum.
-        run_ok(&[
-            "pg_conftool",
-            VERSION,
-            REPLICA,
-            "set",
-            "hot_standby_feedback",
-            "on",
-        ]);
-        self.start_replica();
     }
-
-    fn start_replica(&self) {
-        run_ok(&["pg_ctlcluster", VERSION, REPLICA, "start"]);
-    }
-
-    fn kill_replica(&self) {
-        run_ok(&["pg_ctlcluster", VERSION, REPLICA, "stop", "-m", "immediate"]);
-    }
-
-    fn drop_both() {
-        let _ = run(&["pg_dropcluster", "--stop", VERSION, REPLICA]);
-        let _ = run(&["pg_dropcluster", "--stop", VERSION, PRIMARY]);
-    }
-}
-
-impl Drop for Clusters {
-    fn drop(&mut self) {
-        Self::drop_both();
-    }
-}
-
-fn url(port: u16, dbname: &str, app: &str) -> String {
-    format!(
-        "host=/var/run/postgresql port={port} user=postgres dbname={dbname} application_name={app}"
-    )
-}
-
-async fn connect(port: u16, dbname: &str) -> tokio_postgres::Client {
-    let cfg: tokio_postgres::Config = url(port, dbname, "fleet-test").parse().expect("config");
-    let (client, conn) = cfg.connect(NoTls).await.expect("connect to a test cluster");
-    tokio::spawn(conn);
-    client
+    let primary_port = primary.port.to_string();
+    run_ok(&[
+        "runuser",
+        "-u",
+        "postgres",
+        "--",
+        "pg_basebackup",
+        "-h",
+        "/var/run/postgresql",
+        "-p",
+        &primary_port,
+        "-U",
+        "postgres",
+        "-D",
+        &data,
+        "-R",
+        "-X",
+        "stream",
+        "-c",
+        "fast",
+    ]);
+    // Long reads on the replica are not cancelled by the primary's vacuum.
+    run_ok(&[
+        "pg_conftool",
+        VERSION,
+        REPLICA,
+        "set",
+        "hot_standby_feedback",
+        "on",
+    ]);
+    replica.start();
+    replica
 }
 
 /// The schema, the fixture areas, a moderator (`tok-mod`), 5 verified proposals and 5 new ones
 /// at `AT`. Returns the ids of the new ones.
-async fn prepare() -> Vec<i64> {
-    connect(PRIMARY_PORT, "postgres")
-        .await
-        .batch_execute("CREATE DATABASE sigap")
-        .await
-        .expect("create database");
-    let mut client = connect(PRIMARY_PORT, "sigap").await;
-    client
-        .batch_execute("CREATE EXTENSION postgis")
-        .await
-        .expect("postgis");
-    sigap::store::migrate::run(&mut client, None)
-        .await
-        .expect("migrate");
-    client.batch_execute(AREAS).await.expect("areas");
+async fn prepare(primary: &Cluster) -> Vec<i64> {
+    let client = primary.sigap_database().await;
     client
         .execute(
             "WITH u AS (
@@ -226,14 +120,6 @@ async fn prepare() -> Vec<i64> {
         .map(|r| r.get::<_, i64>(0))
         .skip(5)
         .collect()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 struct Server {
@@ -290,13 +176,6 @@ fn balancer(a: &Server, b: &Server) -> (tokio::process::Child, String) {
         .spawn()
         .expect("spawn haproxy (apt-get install haproxy)");
     (child, format!("http://{addr}"))
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
 }
 
 /// Polls `check` every 100 ms until it is true; panics after `limit` (a bound on a hang, not a
@@ -420,9 +299,9 @@ async fn gap_leader() -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fleet_keeps_its_promises() {
-    let clusters = Clusters::create();
-    let new_ids = prepare().await;
-    clusters.create_replica();
+    let primary = Cluster::started(PRIMARY, PRIMARY_PORT);
+    let new_ids = prepare(&primary).await;
+    let replica = replica_of(&primary);
     let http = http();
     let mut a = spawn("a").await;
     let mut b = spawn("b").await;
@@ -544,7 +423,7 @@ async fn fleet_keeps_its_promises() {
     assert_eq!(refused, 8 - ANON_PER_MINUTE);
 
     // 5. Replica down: reads keep working; back: used again.
-    clusters.kill_replica();
+    replica.stop("immediate");
     let killed = Instant::now();
     for s in [&a, &b] {
         let t = until(
@@ -582,7 +461,7 @@ async fn fleet_keeps_its_promises() {
             assert_eq!(res.status(), StatusCode::OK, "{}: item pages", s.name);
         }
     }
-    clusters.start_replica();
+    replica.start();
     for s in [&a, &b] {
         let t = until(
             &format!("{} uses the replica again", s.name),
@@ -645,5 +524,6 @@ async fn fleet_keeps_its_promises() {
     drop(lb);
     drop(a);
     drop(b);
-    drop(clusters);
+    drop(replica);
+    drop(primary);
 }

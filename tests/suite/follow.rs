@@ -18,6 +18,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sigap::config::ServeConfig;
 
+use common::cluster::free_port;
 use common::TestApp;
 use fixture::{scalar, spawn, user, IN_SCOPE};
 
@@ -226,15 +227,6 @@ impl Down {
         let _ = std::net::TcpStream::connect(self.addr);
         self.thread.join().expect("the down server's thread")
     }
-}
-
-/// A port nothing listens on (yet).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 const FROM: &str = "SIGAP Uji <sigap@uji.example>";
