@@ -29,9 +29,21 @@ use deadpool_postgres::Pool;
 
 pub use api::app;
 
-/// What every handler can reach.
+/// What every handler can reach. One shared allocation: every request clones the state several
+/// times (each middleware and the handler take a copy), so a clone is one reference count, not
+/// one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+pub struct Shared {
     pub pool: Pool,
     pub config: Arc<config::ServeConfig>,
     /// Fleet-wide rate limiters (login, anonymous submissions), kept in PostgreSQL.
@@ -103,7 +115,7 @@ impl AppState {
         // Follower mails: the outbox sender (when SMTP is configured) and the address sweep.
         mail::spawn(pool.clone(), &config);
         let limits = Arc::new(api::auth::Limits::new(&config, pool.clone()));
-        Self {
+        Self(Arc::new(Shared {
             pool,
             config: Arc::new(config),
             limits,
@@ -112,6 +124,6 @@ impl AppState {
             tiles,
             gap_events,
             reads,
-        }
+        }))
     }
 }

@@ -161,9 +161,13 @@ pub async fn layer(limits: Arc<WorkLimits>, req: Request, next: Next) -> Respons
     let Some((semaphore, wait)) = limits.semaphore(kind) else {
         return SESSION_SETTINGS.scope(settings, next.run(req)).await;
     };
-    let permit = match tokio::time::timeout(wait, semaphore.acquire()).await {
-        Ok(Ok(permit)) => permit,
-        _ => return saturated(kind),
+    // A free permit is taken at once; only a wait arms the timer.
+    let permit = match semaphore.try_acquire() {
+        Ok(permit) => permit,
+        Err(_) => match tokio::time::timeout(wait, semaphore.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => return saturated(kind),
+        },
     };
     let res = SESSION_SETTINGS.scope(settings, next.run(req)).await;
     drop(permit);
