@@ -23,6 +23,7 @@ mod idempotency;
 mod import;
 mod import_bad_files;
 mod isolation;
+mod openapi;
 mod ogc;
 mod partners;
 mod privacy;
