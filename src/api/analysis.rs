@@ -144,7 +144,7 @@ impl RunRequest {
 
 /// Runs the gap analysis with these parameters and saves it.
 #[utoipa::path(post, path = "/api/analysis/gap", tag = "analysis",
-    request_body = RunRequest,
+    request_body(content = Option<RunRequest>, description = "Optional: an empty body runs with the defaults"),
     security(("session" = ["planner", "official", "admin"], "csrf" = []), ("bearer" = ["planner", "official", "admin"])),
     responses((status = 201, description = "`{id, summary}`", body = Object)))]
 async fn start_run(

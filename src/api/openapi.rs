@@ -6,7 +6,8 @@
 //! annotations (`routes!(…)`), so a route cannot be served under another path or method than the
 //! one documented. What the annotations would repeat on every operation is added here once, by
 //! rule (see [`CommonAnswers`]): 500/503 everywhere, 401 where there are credentials to check,
-//! 403 where a role or the CSRF token is checked, and 400/413/415/422 where there is a JSON body.
+//! 403 where a role or the CSRF token is checked, 400/413/422 where there is a JSON body and 415
+//! where that body is required. Operation ids are made from method and path, so they are unique.
 //! The document is built once per router and served from memory with a strong ETag.
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
-use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -208,22 +209,30 @@ impl Modify for CommonAnswers {
             c.responses
                 .insert(format!("Problem{status}"), problem(text));
         }
-        for (_, item) in doc.paths.paths.iter_mut() {
-            let ops: [(HttpMethod, Option<&mut Operation>); 5] = [
-                (HttpMethod::Get, item.get.as_mut()),
-                (HttpMethod::Post, item.post.as_mut()),
-                (HttpMethod::Put, item.put.as_mut()),
-                (HttpMethod::Patch, item.patch.as_mut()),
-                (HttpMethod::Delete, item.delete.as_mut()),
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let ops: [(&str, Option<&mut Operation>); 5] = [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("put", item.put.as_mut()),
+                ("patch", item.patch.as_mut()),
+                ("delete", item.delete.as_mut()),
             ];
             for (method, op) in ops {
                 let Some(op) = op else { continue };
+                // Unique by construction (one operation per method and path); the handlers'
+                // names repeat across resources (`list`, `create`, …).
+                op.operation_id = Some(operation_id(method, path));
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
-                let write = !matches!(method, HttpMethod::Get);
+                let write = method != "get";
                 let json_body = op
                     .request_body
                     .as_ref()
-                    .is_some_and(|b| b.content.contains_key("application/json"));
+                    .filter(|b| b.content.contains_key("application/json"));
+                // A required JSON body is read by `input::JsonBody`, which answers 415 to another
+                // media type; an optional one (`POST /api/analysis/gap`) is read as it comes.
+                let required = json_body.is_some_and(|b| {
+                    matches!(b.required, Some(utoipa::openapi::Required::True))
+                });
                 let mut add = vec![500, 503];
                 if secured {
                     add.push(401);
@@ -232,8 +241,11 @@ impl Modify for CommonAnswers {
                         add.push(403);
                     }
                 }
-                if json_body {
-                    add.extend([400, 413, 415, 422]);
+                if json_body.is_some() {
+                    add.extend([400, 413, 422]);
+                }
+                if required {
+                    add.push(415);
                 }
                 for status in add {
                     op.responses
@@ -246,6 +258,24 @@ impl Modify for CommonAnswers {
             }
         }
     }
+}
+
+/// `GET /api/programs/{code}/reach` → `getProgramsByCodeReach`.
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = method.to_owned();
+    for seg in path.trim_start_matches("/api/").split(['/', '.', '_']) {
+        let (by, word) = match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => ("By", name),
+            None => ("", seg),
+        };
+        id.push_str(by);
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            id.extend(first.to_uppercase());
+            id.push_str(chars.as_str());
+        }
+    }
+    id
 }
 
 /// The role names an operation's security requirements list.
@@ -296,11 +326,22 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::progress::router())
 }
 
-/// The `/api` routes and, beside them, `GET /api/openapi.json` serving their document.
-pub fn router() -> Router<AppState> {
+/// The routes and their finished document.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, mut doc) = api().split_for_parts();
     // After the merge: the modifiers of `ApiDoc` run before the resources' paths are in.
     CommonAnswers.modify(&mut doc);
+    (routes, doc)
+}
+
+/// The document as `/api/openapi.json` serves it (`sigap openapi` prints it).
+pub fn document_json() -> String {
+    String::from_utf8_lossy(&Served::new(&parts().1).body).into_owned()
+}
+
+/// The `/api` routes and, beside them, `GET /api/openapi.json` serving their document.
+pub fn router() -> Router<AppState> {
+    let (routes, doc) = parts();
     let served = Arc::new(Served::new(&doc));
     routes.route(
         PATH,
@@ -355,7 +396,6 @@ impl Served {
     get,
     path = "/api/openapi.json",
     tag = "meta",
-    operation_id = "openapi",
     responses(
         (status = 200, description = "The OpenAPI 3.1 document (`application/vnd.oai.openapi+json;version=3.1`).", body = Object,
          headers(("ETag" = String, description = "Strong tag of the document"))),

@@ -76,8 +76,12 @@ async fn the_document_is_valid_openapi_3_1_and_revalidates() {
         .collect();
     assert_eq!(typed, operations(&doc));
     assert!(typed.len() >= 60, "{} operations", typed.len());
-    for (_, _, op) in spec.operations() {
-        assert!(!op.responses(&spec).is_empty());
+    // Operation ids are unique (OpenAPI requires it; no JSON Schema can say so).
+    let mut ids = BTreeSet::new();
+    for (path, method, op) in spec.operations() {
+        assert!(!op.responses(&spec).is_empty(), "{method} {path}");
+        let id = op.operation_id.clone().expect("an operationId");
+        assert!(ids.insert(id.clone()), "{id} twice");
     }
 
     // The security schemes and the roles of a write.
@@ -201,6 +205,50 @@ fn no_api_route_is_registered_outside_the_annotations() {
     // The control: the scan does see the catch-all.
     let mod_rs = std::fs::read_to_string(dir.join("mod.rs")).expect("mod.rs");
     assert!(mod_rs.contains(".route(\"/api/{*rest}\""));
+}
+
+/// Every `#[utoipa::path(…)]` under src/api is in the served document: an annotated handler
+/// that no router mounts (and so is neither served nor documented) fails here.
+#[tokio::test]
+async fn every_annotated_handler_is_mounted() {
+    let mut annotated = BTreeSet::new();
+    for entry in std::fs::read_dir(repo_root().join("src/api")).expect("src/api") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        for (at, _) in text.match_indices("#[utoipa::path(") {
+            let args = &text[at + "#[utoipa::path(".len()..];
+            let args: String = args.split_whitespace().collect::<Vec<_>>().join(" ");
+            let methods: Vec<String> = match args.strip_prefix("method(") {
+                Some(list) => list
+                    .split(')')
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .map(|m| m.trim().to_uppercase())
+                    .collect(),
+                None => vec![args.split(',').next().unwrap_or("").trim().to_uppercase()],
+            };
+            let route = args
+                .split("path = \"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_else(|| panic!("no path in {}", &args[..80.min(args.len())]));
+            for m in methods {
+                annotated.insert((m, route.to_owned()));
+            }
+        }
+    }
+    assert!(annotated.len() >= 60, "{} annotations", annotated.len());
+    let app = spawn(|_| {}).await;
+    let (_, doc) = document(&app).await;
+    let documented = operations(&doc);
+    let unmounted: Vec<_> = annotated.difference(&documented).collect();
+    assert!(unmounted.is_empty(), "annotated but not mounted: {unmounted:#?}");
+    let unannotated: Vec<_> = documented.difference(&annotated).collect();
+    assert!(unannotated.is_empty(), "documented without an annotation: {unannotated:#?}");
 }
 
 /// `#/components/…` references resolved inside the document.
