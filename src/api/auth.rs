@@ -438,7 +438,11 @@ fn time_days(days: i64) -> cookie::time::Duration {
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     /// Lowercase letters, digits, `.`, `_`, `-`, starting with a letter or digit.
-    #[schema(min_length = 3, max_length = 40, pattern = "^[a-z0-9][a-z0-9._-]{2,39}$")]
+    #[schema(
+        min_length = 3,
+        max_length = 40,
+        pattern = "^[a-z0-9][a-z0-9._-]{2,39}$"
+    )]
     username: String,
     #[schema(min_length = 8, max_length = 256)]
     password: String,
@@ -447,7 +451,10 @@ struct RegisterBody {
     #[schema(max_length = 40)]
     phone: Option<String>,
     /// A kelurahan code.
-    #[schema(pattern = "^[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}$", example = "32.73.01.1001")]
+    #[schema(
+        pattern = "^[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}$",
+        example = "32.73.01.1001"
+    )]
     home_kelurahan_code: Option<String>,
 }
 
@@ -651,7 +658,11 @@ async fn create_token(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StaffBody {
-    #[schema(min_length = 3, max_length = 40, pattern = "^[a-z0-9][a-z0-9._-]{2,39}$")]
+    #[schema(
+        min_length = 3,
+        max_length = 40,
+        pattern = "^[a-z0-9][a-z0-9._-]{2,39}$"
+    )]
     username: String,
     #[schema(schema_with = super::openapi::role_names)]
     role: Role,

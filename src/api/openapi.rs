@@ -29,7 +29,7 @@ use crate::AppState;
 
 /// Where the document is served.
 pub const PATH: &str = "/api/openapi.json";
-const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.1";
+pub const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.1";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -89,6 +89,9 @@ pub struct Problem {
     /// Budget scenarios: the constraint that cannot be met (docs/budget.md).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constraint: Option<String>,
+    /// A 503 of a saturated kind of work: which one (docs/reliability.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work: Option<String>,
 }
 
 /// One wrong field of a request.
@@ -117,7 +120,7 @@ impl Modify for Security {
         c.add_security_scheme(
             "csrf",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-CSRF-Token",
+                CSRF_HEADER,
                 "With the session cookie, every write sends the csrf_token of login or \
                  /api/auth/me (also in the sigap_csrf cookie); missing or wrong: 403.",
             ))),
@@ -133,7 +136,6 @@ impl Modify for Security {
                     .build(),
             ),
         );
-        debug_assert_eq!(CSRF_HEADER, "x-csrf-token");
     }
 }
 
@@ -230,9 +232,8 @@ impl Modify for CommonAnswers {
                     .filter(|b| b.content.contains_key("application/json"));
                 // A required JSON body is read by `input::JsonBody`, which answers 415 to another
                 // media type; an optional one (`POST /api/analysis/gap`) is read as it comes.
-                let required = json_body.is_some_and(|b| {
-                    matches!(b.required, Some(utoipa::openapi::Required::True))
-                });
+                let required = json_body
+                    .is_some_and(|b| matches!(b.required, Some(utoipa::openapi::Required::True)));
                 let mut add = vec![500, 503];
                 if secured {
                     add.push(401);
@@ -300,7 +301,10 @@ pub(super) fn vocab(ids: &[&str]) -> utoipa::openapi::Object {
 }
 
 pub(super) fn role_names() -> utoipa::openapi::Object {
-    let ids: Vec<&str> = crate::domain::Role::ALL.iter().map(|r| r.as_str()).collect();
+    let ids: Vec<&str> = crate::domain::Role::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
     vocab(&ids)
 }
 

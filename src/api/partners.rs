@@ -92,7 +92,10 @@ pub(super) struct PartnerPatch {
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub(super) struct ProgramCreate {
-    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$", example = "pelatihan-umkm-2025")]
+    #[schema(
+        pattern = "^[a-z0-9][a-z0-9_-]{0,63}$",
+        example = "pelatihan-umkm-2025"
+    )]
     code: String,
     /// The partner running it; a mitra's own partner when left out.
     #[schema(max_length = 64)]

@@ -49,7 +49,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub(super) struct ProgressCreate {
     #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
     program_code: String,
-    #[schema(pattern = "^[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}$", example = "32.73.01.1001")]
+    #[schema(
+        pattern = "^[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}$",
+        example = "32.73.01.1001"
+    )]
     kelurahan_code: String,
     #[schema(schema_with = periods)]
     period: String,

@@ -107,6 +107,22 @@ async fn the_document_is_valid_openapi_3_1_and_revalidates() {
         .expect("request");
     assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
     assert!(res.bytes().await.expect("body").is_empty());
+
+    // Linked from the OGC landing page, as JSON and as HTML.
+    let landing = app.get_json("/ogc?f=json").await;
+    let linked = landing["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["rel"] == "related")
+        .expect("a related link");
+    assert!(linked["href"]
+        .as_str()
+        .is_some_and(|h| h.ends_with("/api/openapi.json")));
+    assert!(app
+        .get_text("/ogc?f=html")
+        .await
+        .contains("/api/openapi.json"));
 }
 
 /// A value for a path parameter: ids are numbers, codes are slugs.
@@ -246,9 +262,15 @@ async fn every_annotated_handler_is_mounted() {
     let (_, doc) = document(&app).await;
     let documented = operations(&doc);
     let unmounted: Vec<_> = annotated.difference(&documented).collect();
-    assert!(unmounted.is_empty(), "annotated but not mounted: {unmounted:#?}");
+    assert!(
+        unmounted.is_empty(),
+        "annotated but not mounted: {unmounted:#?}"
+    );
     let unannotated: Vec<_> = documented.difference(&annotated).collect();
-    assert!(unannotated.is_empty(), "documented without an annotation: {unannotated:#?}");
+    assert!(
+        unannotated.is_empty(),
+        "documented without an annotation: {unannotated:#?}"
+    );
 }
 
 /// `#/components/…` references resolved inside the document.
@@ -302,7 +324,12 @@ async fn real_errors_match_the_documented_problem_schema() {
     for (token, body, status, field) in [
         (Some(planner.as_str()), bad_dates, 422, Some("end_date")),
         (Some(planner.as_str()), bad_type, 422, Some("type")),
-        (Some(planner.as_str()), good.clone(), 422, Some("partner_code")),
+        (
+            Some(planner.as_str()),
+            good.clone(),
+            422,
+            Some("partner_code"),
+        ),
         (
             Some(planner.as_str()),
             json!({"kode": "x"}),
