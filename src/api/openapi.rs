@@ -338,9 +338,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     (routes, doc)
 }
 
-/// The document as `/api/openapi.json` serves it (`sigap openapi` prints it).
+/// The document, indented for reading (`sigap openapi` prints it; the server sends it compact).
 pub fn document_json() -> String {
-    String::from_utf8_lossy(&Served::new(&parts().1).body).into_owned()
+    serde_json::to_string_pretty(&parts().1).expect("the OpenAPI document serializes")
 }
 
 /// The `/api` routes and, beside them, `GET /api/openapi.json` serving their document.
@@ -365,7 +365,7 @@ struct Served {
 impl Served {
     fn new(doc: &utoipa::openapi::OpenApi) -> Served {
         // Serializing types built by the macros above cannot fail (no maps with non-string keys).
-        let body = serde_json::to_vec_pretty(doc).expect("the OpenAPI document serializes");
+        let body = serde_json::to_vec(doc).expect("the OpenAPI document serializes");
         let etag = HeaderValue::from_str(&super::etag::of(&body)).expect("an ETag is ASCII");
         Served {
             body: body.into(),

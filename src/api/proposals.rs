@@ -80,10 +80,10 @@ pub struct SubmitFields {
 }
 
 /// A submission with a photo: the fields of [`SubmitFields`] as form fields, and the photo.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 struct SubmitForm {
-    #[schema(inline)]
+    #[serde(flatten)]
     fields: SubmitFields,
     /// JPEG, PNG or WebP, at most 5 MB; re-encoded, metadata dropped.
     #[schema(value_type = Option<String>, format = Binary)]
