@@ -433,6 +433,33 @@ fn time_days(days: i64) -> cookie::time::Duration {
     cookie::time::Duration::days(days)
 }
 
+/// An account as the API shows it (`store::users::User`; never the password hash).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct UserDoc {
+    id: i64,
+    username: String,
+    display_name: Option<String>,
+    #[schema(schema_with = super::openapi::role_names)]
+    role: String,
+    /// The area a scoped staff account acts in.
+    area_code: Option<String>,
+    home_kelurahan_code: Option<String>,
+    /// The partner a `mitra` account works for.
+    partner_code: Option<String>,
+}
+
+/// The signed-in account and the token its cookie-authenticated writes send as `X-CSRF-Token`
+/// (`null` when signed in with a bearer token).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SessionDoc {
+    user: UserDoc,
+    csrf_token: Option<String>,
+}
+
 /// A resident's new account. Unknown fields are refused.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -461,7 +488,7 @@ struct RegisterBody {
 /// A resident registers and is signed in (session and CSRF cookies set). Rate-limited per IP.
 #[utoipa::path(post, path = "/api/auth/register", tag = "accounts",
     request_body = RegisterBody,
-    responses((status = 201, description = "`{user, csrf_token}`; `user` = `{id, username, display_name, role, area_code, home_kelurahan_code, partner_code}`; sets the `sigap_session` and `sigap_csrf` cookies", body = Object),
+    responses((status = 201, description = "The account; sets the `sigap_session` and `sigap_csrf` cookies", body = SessionDoc),
               (status = 409, response = crate::api::openapi::Conflict), (status = 429, response = crate::api::openapi::TooManyRequests)))]
 async fn register(
     State(state): State<AppState>,
@@ -523,7 +550,7 @@ struct LoginBody {
 /// Signs in (session and CSRF cookies set). Rate-limited per IP and per account.
 #[utoipa::path(post, path = "/api/auth/login", tag = "accounts",
     request_body = LoginBody,
-    responses((status = 200, description = "`{user, csrf_token}`; `user` = `{id, username, display_name, role, area_code, home_kelurahan_code, partner_code}`; sets the `sigap_session` and `sigap_csrf` cookies", body = Object),
+    responses((status = 200, description = "The account; sets the `sigap_session` and `sigap_csrf` cookies", body = SessionDoc),
               (status = 401, response = crate::api::openapi::Unauthorized), (status = 429, response = crate::api::openapi::TooManyRequests)))]
 async fn login(
     State(state): State<AppState>,
@@ -572,7 +599,7 @@ async fn logout(
 /// The signed-in account.
 #[utoipa::path(get, path = "/api/auth/me", tag = "accounts",
     security(("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "`{user, csrf_token}`; `user` = `{id, username, display_name, role, area_code, home_kelurahan_code, partner_code}`", body = Object)))]
+    responses((status = 200, description = "The account", body = SessionDoc)))]
 async fn me(user: AuthUser) -> Json<Value> {
     Json(json!({"user": user.user, "csrf_token": user.csrf_token}))
 }

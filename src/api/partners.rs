@@ -46,6 +46,72 @@ fn program_types() -> utoipa::openapi::Object {
     vocab(ProgramType::ALL)
 }
 
+/// A partner as the API shows it. The contact and `trusted_at` only to reviewers and the
+/// partner's own staff.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct Partner {
+    code: String,
+    name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = partner_types)]
+    kind: String,
+    description: Option<String>,
+    /// Trusted partners publish at once; a new partner's entries wait for review.
+    trusted: bool,
+    #[serde(default)]
+    contact_name: Option<String>,
+    #[serde(default)]
+    contact_phone: Option<String>,
+    #[serde(default)]
+    contact_email: Option<String>,
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    trusted_at: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct PartnerList {
+    partners: Vec<Partner>,
+}
+
+/// A program as the API shows it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct Program {
+    code: String,
+    name: String,
+    partner_code: String,
+    partner_name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = program_types)]
+    kind: String,
+    #[schema(format = Date)]
+    start_date: String,
+    #[schema(format = Date)]
+    end_date: String,
+    target_group: Option<String>,
+    planned_beneficiaries: Option<i32>,
+    description: Option<String>,
+    /// Pending programs are seen only by reviewers and the partner's own staff.
+    approved: bool,
+    #[schema(format = DateTime)]
+    approved_at: Option<String>,
+    coverage_count: i64,
+    pending_coverage_count: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct ProgramList {
+    programs: Vec<Program>,
+}
+
 /// A new partner. Unknown fields are refused by name (422).
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
@@ -307,7 +373,7 @@ fn partner_input(f: &Fields) -> ApiResult<PartnerInput> {
 /// partner's own staff.
 #[utoipa::path(get, path = "/api/partners", tag = "partners",
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "`{partners: [partner]}`", body = Object)))]
+    responses((status = 200, description = "The partners", body = PartnerList)))]
 async fn list_partners(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -321,7 +387,7 @@ async fn list_partners(
 #[utoipa::path(get, path = "/api/partners/{code}", tag = "partners",
     params(("code" = String, Path, description = "Partner code")),
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "partner", body = Object),
+    responses((status = 200, description = "The partner", body = Partner),
               (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show_partner(
     State(state): State<AppState>,
@@ -340,7 +406,7 @@ async fn show_partner(
 #[utoipa::path(post, path = "/api/partners", tag = "partners",
     request_body = PartnerCreate,
     security(("session" = ["planner", "admin"], "csrf" = []), ("bearer" = ["planner", "admin"])),
-    responses((status = 201, description = "The partner", body = Object),
+    responses((status = 201, description = "The partner", body = Partner),
               (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create_partner(
     State(state): State<AppState>,
@@ -369,7 +435,7 @@ async fn create_partner(
     params(("code" = String, Path, description = "Partner code")),
     request_body = PartnerPatch,
     security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
-    responses((status = 200, description = "The partner", body = Object),
+    responses((status = 200, description = "The partner", body = Partner),
               (status = 404, response = crate::api::openapi::NotFound)))]
 async fn update_partner(
     State(state): State<AppState>,
@@ -452,7 +518,7 @@ struct ProgramQuery {
     params(("partner" = Option<String>, Query, description = "Only this partner's programs"),
            ("status" = Option<String>, Query, description = "`pending`, `approved` or `all` (default); another value is 422")),
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "`{programs: [program]}`", body = Object),
+    responses((status = 200, description = "The programs", body = ProgramList),
               (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn list_programs(
     State(state): State<AppState>,
@@ -501,7 +567,7 @@ pub(super) async fn program_json(
 #[utoipa::path(get, path = "/api/programs/{code}", tag = "partners",
     params(("code" = String, Path, description = "Program code")),
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "program", body = Object),
+    responses((status = 200, description = "The program", body = Program),
               (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show_program(
     State(state): State<AppState>,
@@ -516,7 +582,7 @@ async fn show_program(
 #[utoipa::path(post, path = "/api/programs", tag = "partners",
     request_body = ProgramCreate,
     security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
-    responses((status = 201, description = "The program", body = Object),
+    responses((status = 201, description = "The program", body = Program),
               (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create_program(
     State(state): State<AppState>,
@@ -550,7 +616,7 @@ async fn create_program(
     params(("code" = String, Path, description = "Program code")),
     request_body = ProgramPatch,
     security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
-    responses((status = 200, description = "The program", body = Object),
+    responses((status = 200, description = "The program", body = Program),
               (status = 404, response = crate::api::openapi::NotFound)))]
 async fn update_program(
     State(state): State<AppState>,

@@ -363,6 +363,111 @@ async fn real_errors_match_the_documented_problem_schema() {
     assert!(!validator.is_valid(&json!({"error": "nope"})));
 }
 
+/// A validator for the schema an operation documents for a JSON answer of `status`.
+fn answer_validator(doc: &Value, method: &str, path: &str, status: u16) -> jsonschema::Validator {
+    let answer = &doc["paths"][path][method]["responses"][status.to_string()];
+    let answer = resolve(doc, answer);
+    let schema = &answer["content"]["application/json"]["schema"];
+    assert!(schema.is_object(), "{method} {path} {status}: {answer}");
+    let mut root = schema.clone();
+    root["components"] = doc["components"].clone();
+    jsonschema::validator_for(&root).expect("the answer schema compiles")
+}
+
+/// Real answers of the partner and account routes match their documented schemas, which
+/// refuse members they do not list (`additionalProperties: false`).
+#[tokio::test]
+async fn real_answers_match_the_documented_schemas() {
+    let app = spawn(|_| {}).await;
+    let (_, doc) = document(&app).await;
+    let (_, planner) = common::user(&app, "perencana", "planner", None).await;
+    let check = |method: &str, path: &str, status: u16, body: &Value| {
+        let errors: Vec<String> = answer_validator(&doc, method, path, status)
+            .iter_errors(body)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path}: {body} does not match: {errors:#?}"
+        );
+    };
+    let send = |method: Method, path: &str, token: Option<&str>, body: Option<Value>| {
+        let mut req = app.http.request(method, app.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.expect("request");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.expect("JSON"))
+        }
+    };
+    let (s, v) = send(
+        Method::POST,
+        "/api/partners",
+        Some(&planner),
+        Some(
+            json!({"code": "yayasan-a", "name": "Yayasan A", "type": "lsm",
+                    "contact_email": "a@contoh.id"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    check("post", "/api/partners", 201, &v);
+    for (token, path) in [
+        (Some(planner.as_str()), "/api/partners"),
+        (None, "/api/partners"),
+    ] {
+        let (s, v) = send(Method::GET, path, token, None).await;
+        assert_eq!(s, 200);
+        check("get", "/api/partners", 200, &v);
+    }
+    let (s, v) = send(Method::GET, "/api/partners/yayasan-a", Some(&planner), None).await;
+    assert_eq!(s, 200);
+    check("get", "/api/partners/{code}", 200, &v);
+    let (s, v) = send(
+        Method::POST,
+        "/api/programs",
+        Some(&planner),
+        Some(
+            json!({"code": "pelatihan-a", "partner_code": "yayasan-a", "name": "Pelatihan",
+                    "type": "ukm", "start_date": "2025-07-01", "end_date": "2025-12-31",
+                    "planned_beneficiaries": 40}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    check("post", "/api/programs", 201, &v);
+    let (s, v) = send(Method::GET, "/api/programs", None, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["programs"].as_array().map(Vec::len), Some(1), "{v}");
+    check("get", "/api/programs", 200, &v);
+    let (s, v) = send(Method::GET, "/api/programs/pelatihan-a", None, None).await;
+    assert_eq!(s, 200);
+    check("get", "/api/programs/{code}", 200, &v);
+
+    let (s, v) = send(Method::GET, "/api/auth/me", Some(&planner), None).await;
+    assert_eq!(s, 200);
+    check("get", "/api/auth/me", 200, &v);
+    let (s, v) = send(
+        Method::POST,
+        "/api/auth/register",
+        None,
+        Some(json!({"username": "warga1", "password": "rahasia-sekali", "display_name": "Warga"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    check("post", "/api/auth/register", 201, &v);
+
+    // The control: a member the schema does not list is refused.
+    let mut extra = v.clone();
+    extra["user"]["password_hash"] = json!("x");
+    assert!(!answer_validator(&doc, "post", "/api/auth/register", 201).is_valid(&extra));
+}
+
 /// The documented request bodies of the routes that read their JSON field by field list exactly
 /// the fields the handler accepts: every documented property passes the unknown-field check, and
 /// a property the document does not list is refused by name.
