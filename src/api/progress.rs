@@ -92,6 +92,42 @@ pub(super) struct ProgressPatch {
     note: Option<String>,
 }
 
+/// A progress report as the API shows it: aggregates only. The `note` (free text that may name
+/// people) only to reviewers and the partner's own staff, `null` to others.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct Report {
+    id: i64,
+    program_code: String,
+    partner_code: String,
+    kelurahan_code: String,
+    kelurahan_name: String,
+    #[schema(schema_with = periods)]
+    period: String,
+    #[schema(format = Date)]
+    period_start: String,
+    /// The last day of the period.
+    #[schema(format = Date)]
+    period_end: String,
+    participants: i32,
+    participants_women: i32,
+    ukm_assisted: i32,
+    ukm_women_led: i32,
+    mentoring_sessions: i32,
+    note: Option<String>,
+    program_approved: bool,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct ReportList {
+    reports: Vec<Report>,
+}
+
 fn periods() -> utoipa::openapi::Object {
     super::openapi::vocab(&["month", "quarter"])
 }
@@ -233,7 +269,7 @@ struct ListQuery {
            ("partner" = Option<String>, Query, description = "Only this partner's reports"),
            ("area" = Option<String>, Query, description = "Only inside this kecamatan or kelurahan code (else 422)")),
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "`{reports: [report]}`", body = Object), (status = 422, response = crate::api::openapi::Unprocessable)))]
+    responses((status = 200, description = "The reports", body = ReportList), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn list(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -271,7 +307,7 @@ async fn report_json(state: &AppState, user: Option<&AuthUser>, id: i64) -> ApiR
 #[utoipa::path(get, path = "/api/progress/{id}", tag = "partners",
     params(("id" = i64, Path, description = "Report id")),
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "report", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
+    responses((status = 200, description = "The report", body = Report), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -284,7 +320,7 @@ async fn show(
 #[utoipa::path(post, path = "/api/progress", tag = "partners",
     request_body = ProgressCreate,
     security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
-    responses((status = 201, description = "The report", body = Object), (status = 409, response = crate::api::openapi::Conflict)))]
+    responses((status = 201, description = "The report", body = Report), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -314,7 +350,7 @@ async fn create(
     params(("id" = i64, Path, description = "Report id")),
     request_body = ProgressPatch,
     security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
-    responses((status = 200, description = "The report", body = Object), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
+    responses((status = 200, description = "The report", body = Report), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn update(
     State(state): State<AppState>,
     user: AuthUser,

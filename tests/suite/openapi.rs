@@ -448,6 +448,28 @@ async fn real_answers_match_the_documented_schemas() {
     let (s, v) = send(Method::GET, "/api/programs/pelatihan-a", None, None).await;
     assert_eq!(s, 200);
     check("get", "/api/programs/{code}", 200, &v);
+    let (s, v) = send(
+        Method::POST,
+        "/api/progress",
+        Some(&planner),
+        Some(
+            json!({"program_code": "pelatihan-a", "kelurahan_code": "32.73.01.1001",
+                    "period": "month", "period_start": "2025-08-01", "participants": 12,
+                    "participants_women": 7, "mentoring_sessions": 2, "note": "Kelas pagi"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    check("post", "/api/progress", 201, &v);
+    let id = v["id"].as_i64().expect("id");
+    for token in [Some(planner.as_str()), None] {
+        let (s, v) = send(Method::GET, "/api/progress", token, None).await;
+        assert_eq!(s, 200);
+        check("get", "/api/progress", 200, &v);
+        let (s, v) = send(Method::GET, &format!("/api/progress/{id}"), token, None).await;
+        assert_eq!(s, 200);
+        check("get", "/api/progress/{id}", 200, &v);
+    }
 
     let (s, v) = send(Method::GET, "/api/auth/me", Some(&planner), None).await;
     assert_eq!(s, 200);
