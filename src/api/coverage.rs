@@ -62,6 +62,68 @@ pub(super) struct CoverageCreate {
     note: Option<String>,
 }
 
+/// A coverage area as the API shows it: a GeoJSON Feature (EPSG:4326) whose `id` is its code.
+/// The answer to a creation adds `repaired` (true when PostGIS had to repair the polygon).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct CoverageFeature {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    #[schema(schema_with = feature_type)]
+    kind: String,
+    id: String,
+    /// A GeoJSON MultiPolygon.
+    #[schema(value_type = Object)]
+    geometry: Value,
+    properties: CoverageProperties,
+    #[serde(default)]
+    repaired: Option<bool>,
+}
+
+fn feature_type() -> utoipa::openapi::Object {
+    super::openapi::vocab(&["Feature"])
+}
+
+fn feature_collection_type() -> utoipa::openapi::Object {
+    super::openapi::vocab(&["FeatureCollection"])
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct CoverageProperties {
+    code: String,
+    program_code: String,
+    partner_code: String,
+    #[schema(format = Date)]
+    valid_from: String,
+    #[schema(format = Date)]
+    valid_to: String,
+    /// Only to reviewers and the partner's own staff (`null` to others).
+    note: Option<String>,
+    /// The site point (GeoJSON) of an area drawn as site + radius.
+    #[schema(value_type = Option<Object>)]
+    site: Option<Value>,
+    /// Metres, with `site`.
+    radius_m: Option<f64>,
+    area_km2: f64,
+    approved: bool,
+    #[schema(format = DateTime)]
+    approved_at: Option<String>,
+}
+
+/// Coverage areas (at most 2000).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct CoverageCollection {
+    #[serde(rename = "type")]
+    #[schema(schema_with = feature_collection_type)]
+    kind: String,
+    features: Vec<CoverageFeature>,
+}
+
 /// An edit of a coverage period: its dates and note (`note: null` clears it).
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
@@ -87,7 +149,7 @@ struct ListQuery {
 #[utoipa::path(get, path = "/api/coverage", tag = "partners",
     params(("program" = Option<String>, Query, description = "Only this program's areas")),
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "GeoJSON FeatureCollection of coverage features", body = Object, content_type = "application/geo+json")))]
+    responses((status = 200, description = "GeoJSON FeatureCollection of coverage features", body = CoverageCollection)))]
 async fn list(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -113,7 +175,7 @@ async fn feature(state: &AppState, user: Option<&AuthUser>, code: &str) -> ApiRe
 #[utoipa::path(get, path = "/api/coverage/{code}", tag = "partners",
     params(("code" = String, Path, description = "Coverage area code")),
     security((), ("session" = []), ("bearer" = [])),
-    responses((status = 200, description = "coverage feature", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
+    responses((status = 200, description = "The coverage area", body = CoverageFeature), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -191,7 +253,7 @@ fn dates_in_order(from: chrono::NaiveDate, to: chrono::NaiveDate) -> ApiResult<(
 #[utoipa::path(post, path = "/api/coverage", tag = "partners",
     request_body = CoverageCreate,
     security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
-    responses((status = 201, description = "The feature; `repaired: true` when PostGIS had to repair the polygon", body = Object),
+    responses((status = 201, description = "The feature; `repaired: true` when PostGIS had to repair the polygon", body = CoverageFeature),
               (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create(
     State(state): State<AppState>,
@@ -312,7 +374,7 @@ async fn writable<C: deadpool_postgres::GenericClient>(
     params(("code" = String, Path, description = "Coverage area code")),
     request_body = CoveragePatch,
     security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
-    responses((status = 200, description = "The feature", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
+    responses((status = 200, description = "The feature", body = CoverageFeature), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -343,7 +405,7 @@ async fn update(
 #[utoipa::path(post, path = "/api/coverage/{code}/approve", tag = "partners",
     params(("code" = String, Path, description = "Coverage area code")),
     security(("session" = ["planner", "admin"], "csrf" = []), ("bearer" = ["planner", "admin"])),
-    responses((status = 200, description = "The feature", body = Object), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
+    responses((status = 200, description = "The feature", body = CoverageFeature), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn approve(
     State(state): State<AppState>,
     user: AuthUser,

@@ -462,6 +462,27 @@ async fn real_answers_match_the_documented_schemas() {
     assert_eq!(s, 201, "{v}");
     check("post", "/api/progress", 201, &v);
     let id = v["id"].as_i64().expect("id");
+    // A site with a radius, inside kelurahan 32.73.01.1001 of the fixture.
+    let (lon, lat) = crate::fixture::IN_SCOPE;
+    let (s, v) = send(
+        Method::POST,
+        "/api/coverage",
+        Some(&planner),
+        Some(json!({"code": "cakupan-a", "program_code": "pelatihan-a",
+                    "site": {"type": "Point", "coordinates": [lon, lat]}, "radius_m": 300})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    check("post", "/api/coverage", 201, &v);
+    for token in [Some(planner.as_str()), None] {
+        let (s, v) = send(Method::GET, "/api/coverage", token, None).await;
+        assert_eq!(s, 200);
+        assert_eq!(v["features"].as_array().map(Vec::len), Some(1), "{v}");
+        check("get", "/api/coverage", 200, &v);
+        let (s, v) = send(Method::GET, "/api/coverage/cakupan-a", token, None).await;
+        assert_eq!(s, 200);
+        check("get", "/api/coverage/{code}", 200, &v);
+    }
     for token in [Some(planner.as_str()), None] {
         let (s, v) = send(Method::GET, "/api/progress", token, None).await;
         assert_eq!(s, 200);
