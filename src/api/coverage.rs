@@ -30,8 +30,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(approve))
 }
 
-// The bodies as documented; the handlers read them field by field ([`Fields`]), and
-// `openapi_bodies_match_the_fields` keeps these field lists equal to the accepted ones.
+// The bodies as documented; the handlers read them field by field ([`Fields`]), and the test
+// `openapi::documented_bodies_list_exactly_the_accepted_fields` keeps these field lists equal to
+// the accepted ones.
 
 /// A new coverage area: exactly one of `geometry` (a GeoJSON Polygon or MultiPolygon) or `site`
 /// (a GeoJSON Point) with `radius_m`. PostGIS checks and repairs the shape (docs/partners.md

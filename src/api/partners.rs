@@ -33,8 +33,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 // ---------------------------------------------------------------------------------------------
 // The bodies as documented (docs/partners.md "Routes"). The handlers read them field by field
-// ([`Fields`]), so these types only describe them; `openapi_bodies_match_the_fields` keeps their
-// field lists equal to the ones the handlers accept.
+// ([`Fields`]), so these types only describe them; the test
+// `openapi::documented_bodies_list_exactly_the_accepted_fields` keeps their field lists equal to
+// the ones the handlers accept, and `openapi::real_answers_match_the_documented_schemas` checks
+// the answers against theirs.
 
 use super::openapi::vocab;
 

@@ -37,8 +37,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(followup))
 }
 
-// The bodies as documented; the handlers read them field by field ([`Fields`]), and
-// `openapi_bodies_match_the_fields` keeps these field lists equal to the accepted ones.
+// The bodies as documented; the handlers read them field by field ([`Fields`]), and the test
+// `openapi::documented_bodies_list_exactly_the_accepted_fields` keeps these field lists equal to
+// the accepted ones.
 
 /// A progress report: aggregates only, never names. `period_start` is the first day of the
 /// period (the 1st of a month; for a quarter 1 January, 1 April, 1 July or 1 October) and not in
