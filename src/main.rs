@@ -143,6 +143,9 @@ enum Command {
         /// The backup file to read.
         file: PathBuf,
     },
+    /// Print the OpenAPI 3.1 document of /api (the one `sigap serve` answers at
+    /// /api/openapi.json) to standard output; needs no database.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,6 +337,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             pool.close();
             tracing::info!("stopped");
+        }
+        Command::Openapi => {
+            println!("{}", sigap::api::openapi::document_json());
         }
         Command::Migrate { dir } => {
             let mut client = pool.get().await.context("cannot connect to the database")?;

@@ -8,11 +8,12 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::analysis::gap::{GapParams, Weights, DEFAULT_CELL_M, DEFAULT_FOLLOWUP_MONTHS};
 use crate::analysis::run;
@@ -22,29 +23,46 @@ use crate::error::{ApiError, ApiResult, Msg};
 use crate::store::gap as gap_store;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/analysis/gap", post(start_run))
-        .route("/api/analysis/gap/latest", get(latest_run))
-        .route(
-            "/api/analysis/gap/live/events",
-            get(super::gap_events::stream),
-        )
-        .route("/api/analysis/gap/compare", get(compare_runs))
-        .route("/api/analysis/gap/{id}", get(get_run))
-        .route("/api/analysis/gap/{id}/cells", get(exact_cells))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start_run))
+        .routes(routes!(latest_run))
+        .routes(routes!(super::gap_events::stream))
+        .routes(routes!(compare_runs))
+        .routes(routes!(get_run))
+        .routes(routes!(exact_cells))
 }
 
 /// The body of `POST /api/analysis/gap`; every field is optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
+    /// The day the coverage is taken at (default today).
+    #[schema(format = Date)]
     pub as_of: Option<String>,
+    /// Count only this type of program.
+    #[schema(schema_with = program_types)]
     pub program_type: Option<String>,
+    /// Count only programs of this type of partner.
+    #[schema(schema_with = partner_types)]
     pub partner_type: Option<String>,
+    /// Hexagon cell size, metres.
+    #[schema(minimum = 50, maximum = 50000)]
     pub cell_m: Option<f64>,
+    /// The follow-up window, months.
+    #[schema(minimum = 1, maximum = 120)]
     pub followup_months: Option<u32>,
+    /// The score's weights, numbers `{share, density, demand, support}` (docs/gap-analysis.md).
+    #[schema(value_type = Option<Object>)]
     pub weights: Option<Value>,
+}
+
+fn program_types() -> utoipa::openapi::Object {
+    super::openapi::vocab(ProgramType::ALL)
+}
+
+fn partner_types() -> utoipa::openapi::Object {
+    super::openapi::vocab(PartnerType::ALL)
 }
 
 impl RunRequest {
@@ -124,6 +142,11 @@ impl RunRequest {
     }
 }
 
+/// Runs the gap analysis with these parameters and saves it.
+#[utoipa::path(post, path = "/api/analysis/gap", tag = "analysis",
+    request_body(content = Option<RunRequest>, description = "Optional: an empty body runs with the defaults"),
+    security(("session" = ["planner", "official", "admin"], "csrf" = []), ("bearer" = ["planner", "official", "admin"])),
+    responses((status = 201, description = "`{id, summary}`", body = Object)))]
 async fn start_run(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -160,6 +183,11 @@ fn run_not_found() -> ApiError {
     ))
 }
 
+/// A saved run.
+#[utoipa::path(get, path = "/api/analysis/gap/{id}", tag = "analysis",
+    params(("id" = i64, Path, description = "Run id")),
+    responses((status = 200, description = "`{id, created_at, params, is_default, live, changes_through, population_weighted, summary}`", body = Object),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn get_run(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -171,6 +199,12 @@ async fn get_run(
     Ok(Json(run))
 }
 
+/// The live run: default parameters as of the day it was made, kept fresh by `sigap serve`.
+/// Public JSON with an ETag.
+#[utoipa::path(get, path = "/api/analysis/gap/latest", tag = "analysis",
+    responses((status = 200, description = "The run", body = Object),
+              (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn latest_run(State(state): State<AppState>) -> ApiResult<Json<gap_store::RunInfo>> {
     let run = gap_store::latest_default_run(&super::read_pool(&state).await)
         .await?
@@ -190,6 +224,12 @@ struct CompareQuery {
     min_delta: Option<f64>,
 }
 
+/// Per kelurahan, how two runs differ (losses first).
+#[utoipa::path(get, path = "/api/analysis/gap/compare", tag = "analysis",
+    params(("a" = i64, Query, description = "A run id"), ("b" = i64, Query, description = "Another run id"),
+           ("min_delta" = Option<f64>, Query, minimum = 0, maximum = 1, description = "Smallest change listed (default 0.001)")),
+    responses((status = 200, description = "`{a, b, changes: [{kelurahan_code, covered_fraction_a, covered_fraction_b, delta, gap_score_a, gap_score_b}]}`", body = Object),
+              (status = 400, response = crate::api::openapi::BadRequest), (status = 404, response = crate::api::openapi::NotFound), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn compare_runs(
     State(state): State<AppState>,
     query: Result<Query<CompareQuery>, axum::extract::rejection::QueryRejection>,
@@ -219,6 +259,13 @@ async fn compare_runs(
 
 /// `GET /api/analysis/gap/{id}/cells`: a run's cells with exact household figures, for planners,
 /// officials and admins (the public gap_cells layer withholds small counts).
+/// A run's hexagon cells with exact household figures (the public layer withholds small
+/// counts: docs/privacy.md).
+#[utoipa::path(get, path = "/api/analysis/gap/{id}/cells", tag = "analysis",
+    params(("id" = i64, Path, description = "Run id")),
+    security(("session" = ["planner", "official", "admin"]), ("bearer" = ["planner", "official", "admin"])),
+    responses((status = 200, description = "GeoJSON FeatureCollection", body = Object, content_type = "application/geo+json"),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn exact_cells(
     State(state): State<AppState>,
     auth: AuthUser,

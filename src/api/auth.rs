@@ -9,12 +9,13 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::input::{ClientIp, JsonBody};
 use crate::config::ServeConfig;
@@ -285,17 +286,17 @@ impl FromRequestParts<AppState> for AuthUser {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/register", post(register))
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/me", get(me))
-        .route("/api/auth/password", post(change_password))
-        .route("/api/auth/tokens", post(create_token))
-        .route("/api/users", post(create_staff))
-        .route("/api/users/{id}/role", put(set_role))
-        .route("/api/audit", get(audit_log))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(create_token))
+        .routes(routes!(create_staff))
+        .routes(routes!(set_role))
+        .routes(routes!(audit_log))
 }
 
 fn check_username(name: &str) -> ApiResult<String> {
@@ -432,16 +433,63 @@ fn time_days(days: i64) -> cookie::time::Duration {
     cookie::time::Duration::days(days)
 }
 
-#[derive(Deserialize)]
+/// An account as the API shows it (`store::users::User`; never the password hash).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct UserDoc {
+    id: i64,
+    username: String,
+    display_name: Option<String>,
+    #[schema(schema_with = super::openapi::role_names)]
+    role: String,
+    /// The area a scoped staff account acts in.
+    area_code: Option<String>,
+    home_kelurahan_code: Option<String>,
+    /// The partner a `mitra` account works for.
+    partner_code: Option<String>,
+}
+
+/// The signed-in account and the token its cookie-authenticated writes send as `X-CSRF-Token`
+/// (`null` when signed in with a bearer token).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SessionDoc {
+    user: UserDoc,
+    csrf_token: Option<String>,
+}
+
+/// A resident's new account. Unknown fields are refused.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
+    /// Lowercase letters, digits, `.`, `_`, `-`, starting with a letter or digit.
+    #[schema(
+        min_length = 3,
+        max_length = 40,
+        pattern = "^[a-z0-9][a-z0-9._-]{2,39}$"
+    )]
     username: String,
+    #[schema(min_length = 8, max_length = 256)]
     password: String,
+    #[schema(max_length = 120)]
     display_name: String,
+    #[schema(max_length = 40)]
     phone: Option<String>,
+    /// A kelurahan code.
+    #[schema(
+        pattern = "^[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}$",
+        example = "32.73.01.1001"
+    )]
     home_kelurahan_code: Option<String>,
 }
 
+/// A resident registers and is signed in (session and CSRF cookies set). Rate-limited per IP.
+#[utoipa::path(post, path = "/api/auth/register", tag = "accounts",
+    request_body = RegisterBody,
+    responses((status = 201, description = "The account; sets the `sigap_session` and `sigap_csrf` cookies", body = SessionDoc),
+              (status = 409, response = crate::api::openapi::Conflict), (status = 429, response = crate::api::openapi::TooManyRequests)))]
 async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -493,12 +541,17 @@ async fn register(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct LoginBody {
     username: String,
     password: String,
 }
 
+/// Signs in (session and CSRF cookies set). Rate-limited per IP and per account.
+#[utoipa::path(post, path = "/api/auth/login", tag = "accounts",
+    request_body = LoginBody,
+    responses((status = 200, description = "The account; sets the `sigap_session` and `sigap_csrf` cookies", body = SessionDoc),
+              (status = 401, response = crate::api::openapi::Unauthorized), (status = 429, response = crate::api::openapi::TooManyRequests)))]
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -524,6 +577,10 @@ async fn login(
     Ok((jar, Json(json!({"user": user, "csrf_token": csrf}))))
 }
 
+/// Ends the session.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts",
+    security(("session" = [], "csrf" = []), ("bearer" = [])),
+    responses((status = 204, description = "Signed out; the cookies are removed")))]
 async fn logout(
     State(state): State<AppState>,
     user: AuthUser,
@@ -539,16 +596,26 @@ async fn logout(
     Ok((StatusCode::NO_CONTENT, jar))
 }
 
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/auth/me", tag = "accounts",
+    security(("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The account", body = SessionDoc)))]
 async fn me(user: AuthUser) -> Json<Value> {
     Json(json!({"user": user.user, "csrf_token": user.csrf_token}))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct PasswordBody {
     current_password: String,
+    #[schema(min_length = 8, max_length = 256)]
     new_password: String,
 }
 
+/// Changes the password; other sessions end. Rate-limited like login.
+#[utoipa::path(post, path = "/api/auth/password", tag = "accounts",
+    request_body = PasswordBody,
+    security(("session" = [], "csrf" = []), ("bearer" = [])),
+    responses((status = 204, description = "Changed"), (status = 429, response = crate::api::openapi::TooManyRequests)))]
 async fn change_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -578,12 +645,18 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
+    #[schema(min_length = 1, max_length = 80)]
     name: String,
 }
 
+/// A new API token for scripts (`Authorization: Bearer`); shown once.
+#[utoipa::path(post, path = "/api/auth/tokens", tag = "accounts",
+    request_body = TokenBody,
+    security(("session" = [], "csrf" = []), ("bearer" = [])),
+    responses((status = 201, description = "`{id, name, token}`", body = Object)))]
 async fn create_token(
     State(state): State<AppState>,
     user: AuthUser,
@@ -608,13 +681,24 @@ async fn create_token(
     ))
 }
 
-#[derive(Deserialize)]
+/// A staff or partner account; its password is generated and answered once.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StaffBody {
+    #[schema(
+        min_length = 3,
+        max_length = 40,
+        pattern = "^[a-z0-9][a-z0-9._-]{2,39}$"
+    )]
     username: String,
+    #[schema(schema_with = super::openapi::role_names)]
     role: Role,
+    /// A kecamatan or kelurahan code the account is limited to (moderator, planner, official).
+    #[schema(pattern = "^[0-9]{2}\\.[0-9]{2}(\\.[0-9]{4})?$", example = "32.73.01")]
     area_code: Option<String>,
+    #[schema(max_length = 120)]
     display_name: Option<String>,
+    /// Required for `mitra`, refused for every other role.
     partner_code: Option<String>,
 }
 
@@ -631,6 +715,12 @@ fn check_role_area(role: Role, area: Option<String>) -> ApiResult<Option<String>
 }
 
 /// Admin: creates an account with a one-time password, shown once in the answer.
+/// An admin creates a staff or partner (`mitra`) account.
+#[utoipa::path(post, path = "/api/users", tag = "accounts",
+    request_body = StaffBody,
+    security(("session" = ["admin"], "csrf" = []), ("bearer" = ["admin"])),
+    responses((status = 201, description = "`{user, password}` (the generated password, shown once)", body = Object),
+              (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create_staff(
     State(state): State<AppState>,
     user: AuthUser,
@@ -664,15 +754,24 @@ async fn create_staff(
     ))
 }
 
-#[derive(Deserialize)]
+/// An account's new role (and area or partner, as for a new account).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleBody {
+    #[schema(schema_with = super::openapi::role_names)]
     role: Role,
+    #[schema(pattern = "^[0-9]{2}\\.[0-9]{2}(\\.[0-9]{4})?$", example = "32.73.01")]
     area_code: Option<String>,
     partner_code: Option<String>,
 }
 
 /// Admin: changes an account's role and area.
+/// An admin changes an account's role.
+#[utoipa::path(put, path = "/api/users/{id}/role", tag = "accounts",
+    params(("id" = i64, Path, description = "Account id")),
+    request_body = RoleBody,
+    security(("session" = ["admin"], "csrf" = []), ("bearer" = ["admin"])),
+    responses((status = 200, description = "`{user}`", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn set_role(
     State(state): State<AppState>,
     user: AuthUser,
@@ -704,6 +803,12 @@ struct AuditQuery {
 }
 
 /// Admin: the audit log, newest first.
+/// The audit log, newest first.
+#[utoipa::path(get, path = "/api/audit", tag = "accounts",
+    params(("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "At most this many entries (default 100; clamped to 1–1000)"),
+           ("before" = Option<i64>, Query, description = "Only entries with a smaller id (paging)")),
+    security(("session" = ["admin"]), ("bearer" = ["admin"])),
+    responses((status = 200, description = "`{entries: [entry]}`", body = Object)))]
 async fn audit_log(
     State(state): State<AppState>,
     user: AuthUser,

@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::AuthUser;
 use super::input::JsonBody;
@@ -25,14 +26,61 @@ use crate::AppState;
 
 const ROLES: &[Role] = &[Role::Official, Role::Admin];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/budget/ranking", get(ranking).post(ranking_with))
-        .route("/api/budget/scenarios", get(list).post(create))
-        .route("/api/budget/scenarios/{id}", get(read).put(update))
-        .route("/api/budget/scenarios/{id}/solve", post(resolve))
-        .route("/api/budget/scenarios/{id}/adopt", post(adopt))
-        .route("/api/budget/compare", get(compare))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ranking, ranking_with))
+        .routes(routes!(list, create))
+        .routes(routes!(read, update))
+        .routes(routes!(resolve))
+        .routes(routes!(adopt))
+        .routes(routes!(compare))
+}
+
+// The bodies as documented (docs/budget.md); the handlers read them into the analysis types
+// (`ScoreParams`, `ScenarioParams`), which stay free of the HTTP layer's documentation.
+
+/// Score weights; each missing one keeps its default (docs/budget.md). Unknown fields: 422.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+struct ScoreBody {
+    w_gap: Option<f64>,
+    w_support: Option<f64>,
+    w_cost: Option<f64>,
+    /// What one support from a resident of the proposal's own kelurahan counts, against 1.
+    resident_weight: Option<f64>,
+    /// Multiplier per proposal category (missing: 1).
+    category_weights: Option<BTreeMap<String, f64>>,
+}
+
+/// A scenario's constraints. A limit is `{"amount_idr": n}` or `{"share": 0..1}`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+struct ScenarioParamsBody {
+    #[schema(minimum = 0)]
+    budget_idr: i64,
+    /// Per kecamatan code: `{floor?, cap?}` limits.
+    #[schema(value_type = Option<Object>)]
+    kecamatan: Option<Value>,
+    /// Per proposal category: a limit.
+    #[schema(value_type = Option<Object>)]
+    category_caps: Option<Value>,
+    /// Proposal ids that must be funded.
+    must_fund: Option<Vec<i64>>,
+    /// Proposal ids that may not be funded.
+    must_not_fund: Option<Vec<i64>>,
+    /// Leave out proposals without a cost estimate.
+    exclude_uncosted: Option<bool>,
+    score: Option<ScoreBody>,
+}
+
+/// A scenario: a name and its constraints; it is validated and solved when saved. An impossible
+/// constraint is 422 with `constraint` naming it.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+struct ScenarioBodyDoc {
+    #[schema(min_length = 1, max_length = 120)]
+    name: String,
+    params: ScenarioParamsBody,
 }
 
 fn conflict(id: &str, en: &str) -> ApiError {
@@ -222,10 +270,19 @@ async fn check_params_scope(
     Ok(())
 }
 
+/// Candidate proposals ranked by score, best first (a scoped official: their area's).
+#[utoipa::path(get, path = "/api/budget/ranking", tag = "budget",
+    security(("session" = ["official", "admin"]), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "`{area_code, gap_run_id, score_params, proposals: [ranked]}`", body = Object)))]
 async fn ranking(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Value>> {
     rank(&state, &user, &ScoreParams::default()).await
 }
 
+/// The ranking with other score weights.
+#[utoipa::path(post, path = "/api/budget/ranking", tag = "budget",
+    request_body = ScoreBody,
+    security(("session" = ["official", "admin"], "csrf" = []), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "`{area_code, gap_run_id, score_params, proposals: [ranked]}`", body = Object)))]
 async fn ranking_with(
     State(state): State<AppState>,
     user: AuthUser,
@@ -249,6 +306,10 @@ async fn rank(state: &AppState, user: &AuthUser, params: &ScoreParams) -> ApiRes
     })))
 }
 
+/// Scenarios without their results, newest first.
+#[utoipa::path(get, path = "/api/budget/scenarios", tag = "budget",
+    security(("session" = ["official", "admin"]), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "`{scenarios: [scenario]}`", body = Object)))]
 async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Value>> {
     user.require_role(ROLES)?;
     let client = super::conn(&state).await?;
@@ -295,6 +356,11 @@ async fn evaluate<C: deadpool_postgres::GenericClient>(
     Ok((value, funded))
 }
 
+/// A new scenario, validated and solved.
+#[utoipa::path(post, path = "/api/budget/scenarios", tag = "budget",
+    request_body = ScenarioBodyDoc,
+    security(("session" = ["official", "admin"], "csrf" = []), ("bearer" = ["official", "admin"])),
+    responses((status = 201, description = "scenario", body = Object)))]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -315,6 +381,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(json!(s))))
 }
 
+/// Replaces a scenario's name and constraints and solves it again (adopted: 409).
+#[utoipa::path(put, path = "/api/budget/scenarios/{id}", tag = "budget",
+    params(("id" = i64, Path, description = "Scenario id")),
+    request_body = ScenarioBodyDoc,
+    security(("session" = ["official", "admin"], "csrf" = []), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "scenario", body = Object), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -340,6 +412,11 @@ async fn update(
 }
 
 /// Solves a draft again against the current candidates (supports, statuses and gap runs move).
+/// Solves a scenario again against today's candidates (adopted: 409).
+#[utoipa::path(post, path = "/api/budget/scenarios/{id}/solve", tag = "budget",
+    params(("id" = i64, Path, description = "Scenario id")),
+    security(("session" = ["official", "admin"], "csrf" = []), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "scenario", body = Object), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn resolve(
     State(state): State<AppState>,
     user: AuthUser,
@@ -377,6 +454,12 @@ fn evaluation(s: &Scenario) -> ApiResult<Evaluation> {
 }
 
 /// The scenario as JSON, or its result as `?f=csv` / `?f=xlsx`.
+/// A scenario, or its result as CSV or XLSX.
+#[utoipa::path(get, path = "/api/budget/scenarios/{id}", tag = "budget",
+    params(("id" = i64, Path, description = "Scenario id"), ("f" = Option<String>, Query, description = "`json` (default), `csv` or `xlsx`")),
+    security(("session" = ["official", "admin"]), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "scenario", content((Object = "application/json"), ("text/csv"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+              (status = 404, response = crate::api::openapi::NotFound), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn read(
     State(state): State<AppState>,
     user: AuthUser,
@@ -426,6 +509,12 @@ async fn read(
 /// lifecycle (a `diverifikasi` one via `diprioritaskan`), each step checked, recorded as a
 /// proposal event and audited like any other status change; then the scenario is frozen. One
 /// transaction: all or nothing.
+/// Adopts a scenario: its funded proposals move to `dianggarkan` through the proposal
+/// lifecycle (adopted already: 409). Accepts an `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/budget/scenarios/{id}/adopt", tag = "budget",
+    params(("id" = i64, Path, description = "Scenario id"), ("Idempotency-Key" = Option<String>, Header, description = "Retry key")),
+    security(("session" = ["official", "admin"], "csrf" = []), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "scenario (`status: \"adopted\"`)", body = Object), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn adopt(
     State(state): State<AppState>,
     user: AuthUser,
@@ -512,6 +601,12 @@ struct CompareQuery {
 
 /// What changes between scenario A and B: parameters, totals, funded proposals, kecamatan
 /// spending and the equity distance.
+/// How two scenarios differ.
+#[utoipa::path(get, path = "/api/budget/compare", tag = "budget",
+    params(("a" = i64, Query, description = "A scenario id"), ("b" = i64, Query, description = "Another scenario id")),
+    security(("session" = ["official", "admin"]), ("bearer" = ["official", "admin"])),
+    responses((status = 200, description = "`{a, b, params_changed, only_in_a, only_in_b, in_both, kecamatan_changed}`", body = Object),
+              (status = 400, response = crate::api::openapi::BadRequest), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn compare(
     State(state): State<AppState>,
     user: AuthUser,

@@ -5,10 +5,11 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::{AuthUser, MaybeUser};
 use super::fields::Fields;
@@ -22,11 +23,118 @@ use crate::store::partner_coverage::{self as store, CoverageHead, CoverageInput,
 use crate::store::partners::partner_trusted;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/coverage", get(list).post(create))
-        .route("/api/coverage/{code}", get(show).patch(update))
-        .route("/api/coverage/{code}/approve", post(approve))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(approve))
+}
+
+// The bodies as documented; the handlers read them field by field ([`Fields`]), and the test
+// `openapi::documented_bodies_list_exactly_the_accepted_fields` keeps these field lists equal to
+// the accepted ones.
+
+/// A new coverage area: exactly one of `geometry` (a GeoJSON Polygon or MultiPolygon) or `site`
+/// (a GeoJSON Point) with `radius_m`. PostGIS checks and repairs the shape (docs/partners.md
+/// "Coverage shapes"); it must meet the region. `valid_to` may not be before `valid_from`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct CoverageCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    code: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    program_code: String,
+    /// GeoJSON Polygon or MultiPolygon (EPSG:4326).
+    #[schema(value_type = Option<Object>)]
+    geometry: Option<Value>,
+    /// GeoJSON Point of a facility or site (EPSG:4326); needs `radius_m`.
+    #[schema(value_type = Option<Object>)]
+    site: Option<Value>,
+    /// Service radius around `site`, metres.
+    #[schema(minimum = 1, maximum = 50000)]
+    radius_m: Option<f64>,
+    /// Default: the program's start date.
+    #[schema(format = Date)]
+    valid_from: Option<String>,
+    /// Default: the program's end date.
+    #[schema(format = Date)]
+    valid_to: Option<String>,
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+}
+
+/// A coverage area as the API shows it: a GeoJSON Feature (EPSG:4326) whose `id` is its code.
+/// The answer to a creation adds `repaired` (true when PostGIS had to repair the polygon).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct CoverageFeature {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    #[schema(schema_with = feature_type)]
+    kind: String,
+    id: String,
+    /// A GeoJSON MultiPolygon.
+    #[schema(value_type = Object)]
+    geometry: Value,
+    properties: CoverageProperties,
+    #[serde(default)]
+    repaired: Option<bool>,
+}
+
+fn feature_type() -> utoipa::openapi::Object {
+    super::openapi::vocab(&["Feature"])
+}
+
+fn feature_collection_type() -> utoipa::openapi::Object {
+    super::openapi::vocab(&["FeatureCollection"])
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct CoverageProperties {
+    code: String,
+    program_code: String,
+    partner_code: String,
+    #[schema(format = Date)]
+    valid_from: String,
+    #[schema(format = Date)]
+    valid_to: String,
+    /// Only to reviewers and the partner's own staff (`null` to others).
+    note: Option<String>,
+    /// The site point (GeoJSON) of an area drawn as site + radius.
+    #[schema(value_type = Option<Object>)]
+    site: Option<Value>,
+    /// Metres, with `site`.
+    radius_m: Option<f64>,
+    area_km2: f64,
+    approved: bool,
+    #[schema(format = DateTime)]
+    approved_at: Option<String>,
+}
+
+/// Coverage areas (at most 2000).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct CoverageCollection {
+    #[serde(rename = "type")]
+    #[schema(schema_with = feature_collection_type)]
+    kind: String,
+    features: Vec<CoverageFeature>,
+}
+
+/// An edit of a coverage period: its dates and note (`note: null` clears it).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct CoveragePatch {
+    #[schema(format = Date)]
+    valid_from: Option<String>,
+    #[schema(format = Date)]
+    valid_to: Option<String>,
+    #[schema(max_length = 2000)]
+    note: Option<String>,
 }
 
 /// Largest service radius of a site, as the coverage table's CHECK allows.
@@ -37,6 +145,12 @@ struct ListQuery {
     program: Option<String>,
 }
 
+/// Coverage areas as a GeoJSON FeatureCollection (at most 2000; pending ones: reviewers and own
+/// staff). The public layer is `/ogc/collections/coverage`.
+#[utoipa::path(get, path = "/api/coverage", tag = "partners",
+    params(("program" = Option<String>, Query, description = "Only this program's areas")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "GeoJSON FeatureCollection of coverage features", body = CoverageCollection)))]
 async fn list(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -58,6 +172,11 @@ async fn feature(state: &AppState, user: Option<&AuthUser>, code: &str) -> ApiRe
         .ok_or_else(|| not_found("Cakupan", "coverage area"))
 }
 
+/// One coverage area as a GeoJSON Feature.
+#[utoipa::path(get, path = "/api/coverage/{code}", tag = "partners",
+    params(("code" = String, Path, description = "Coverage area code")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The coverage area", body = CoverageFeature), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -130,6 +249,13 @@ fn dates_in_order(from: chrono::NaiveDate, to: chrono::NaiveDate) -> ApiResult<(
     }
 }
 
+/// A new coverage area of a program: reviewers (in their area), a mitra for its own programs;
+/// a new partner's area waits for review.
+#[utoipa::path(post, path = "/api/coverage", tag = "partners",
+    request_body = CoverageCreate,
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 201, description = "The feature; `repaired: true` when PostGIS had to repair the polygon", body = CoverageFeature),
+              (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -244,6 +370,12 @@ async fn writable<C: deadpool_postgres::GenericClient>(
     Ok(head)
 }
 
+/// An edit of a coverage area's dates and note.
+#[utoipa::path(patch, path = "/api/coverage/{code}", tag = "partners",
+    params(("code" = String, Path, description = "Coverage area code")),
+    request_body = CoveragePatch,
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 200, description = "The feature", body = CoverageFeature), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -270,6 +402,11 @@ async fn update(
 }
 
 /// Reviewers approve one coverage area of an approved program.
+/// Approves one coverage area (its program must be approved: else 409).
+#[utoipa::path(post, path = "/api/coverage/{code}/approve", tag = "partners",
+    params(("code" = String, Path, description = "Coverage area code")),
+    security(("session" = ["planner", "admin"], "csrf" = []), ("bearer" = ["planner", "admin"])),
+    responses((status = 200, description = "The feature", body = CoverageFeature), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn approve(
     State(state): State<AppState>,
     user: AuthUser,

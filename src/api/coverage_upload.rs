@@ -8,10 +8,11 @@
 
 use axum::extract::{Multipart, Query, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::AuthUser;
 use super::partners::{publish_now, scope, writable_program, WRITERS};
@@ -31,10 +32,20 @@ const FORMATS: &[(&str, &str)] = &[
     (".kml", "kml"),
 ];
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     // The body limit is the server's (SIGAP_BODY_LIMIT_BYTES, 6 MB by default), the same one the
     // idempotency layer buffers a keyed request under, so a retried upload is answered the same.
-    Router::new().route("/api/coverage/upload", post(upload))
+    OpenApiRouter::new().routes(routes!(upload))
+}
+
+/// The upload form.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// One file: GeoJSON (`.geojson`, `.json`), GeoPackage (`.gpkg`), zipped Shapefile
+    /// (`.shp.zip`, `.zip`) or KML (`.kml`), told apart by its name.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +118,17 @@ fn notes(notes: &[FeatureNote]) -> Value {
     )
 }
 
+/// Coverage from a file, through the import pipeline: without `confirm=true` a preview that
+/// writes nothing; with it the good features are written (pending while the partner is new).
+/// Either way the answer is the per-feature report.
+#[utoipa::path(post, path = "/api/coverage/upload", tag = "partners",
+    params(("program" = String, Query, description = "The program of the coverage (missing: 422 on `program`)"),
+           ("confirm" = Option<bool>, Query, description = "`true` writes; otherwise a preview")),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 200, description = "The per-feature report (preview, or written)", body = Object),
+              (status = 201, description = "The per-feature report; features were written", body = Object),
+              (status = 404, response = crate::api::openapi::NotFound), (status = 413, response = crate::api::openapi::PayloadTooLarge), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn upload(
     State(state): State<AppState>,
     user: AuthUser,

@@ -13,10 +13,11 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::input::{ClientIp, JsonBody};
 use crate::domain::credentials::secret_digest;
@@ -27,23 +28,29 @@ use crate::store::follow;
 use crate::store::proposals;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        // `{id}` is the tracking code here: the segment's name is shared with the other
-        // `/api/proposals/{id}/…` routes (one name per position in the router).
-        .route("/api/proposals/{id}/followers", post(subscribe))
-        .route("/api/follow/confirm", get(confirm))
-        .route(
-            "/api/follow/unsubscribe",
-            get(unsubscribe).post(unsubscribe),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    // `{id}` is the tracking code in `…/followers`: the segment's name is shared with the other
+    // `/api/proposals/{id}/…` routes (one name per position in the router).
+    OpenApiRouter::new()
+        .routes(routes!(subscribe))
+        .routes(routes!(confirm))
+        .routes(routes!(unsubscribe))
 }
 
-#[derive(Debug, Deserialize)]
+/// Follow a proposal by email: a confirmation mail goes to `email`, in `lang`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FollowBody {
+    /// Required; a dotted domain name, at most 254 characters.
+    #[schema(format = Email, max_length = 254, example = "nama@contoh.id")]
     email: Option<String>,
+    /// `id` (default) or `en`.
+    #[schema(schema_with = follow_langs)]
     lang: Option<String>,
+}
+
+fn follow_langs() -> utoipa::openapi::Object {
+    super::openapi::vocab(&["id", "en"])
 }
 
 /// A trimmed, checked email address: one lettre will send to, with a dotted domain name (no
@@ -85,6 +92,13 @@ fn not_found() -> ApiError {
     ApiError::not_found(Msg::new("Usulan tidak ditemukan.", "No such proposal."))
 }
 
+/// Follow a proposal by email (anyone; rate-limited per IP). The answer is the same whether or
+/// not the address already follows. A proposal in a final status is 409.
+#[utoipa::path(post, path = "/api/proposals/{id}/followers", tag = "proposals",
+    params(("id" = String, Path, description = "The proposal's tracking code")),
+    request_body = FollowBody,
+    responses((status = 202, description = "`{status: \"confirmation_pending\", tracking_code, lang, message}`", body = Object),
+              (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict), (status = 429, response = crate::api::openapi::TooManyRequests)))]
 async fn subscribe(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -147,6 +161,11 @@ fn token_hash(
     ok.then(|| secret_digest(token))
 }
 
+/// The link of the confirmation mail: an HTML page (JSON with `Accept: application/json`).
+#[utoipa::path(get, path = "/api/follow/confirm", tag = "proposals",
+    params(("token" = String, Query, description = "The token in the mail link")),
+    responses((status = 200, description = "Confirmed", content(("text/html"), (Object = "application/json"))),
+              (status = 404, description = "Unknown or expired (7 days) token", content(("text/html"), (Object = "application/json")))))]
 async fn confirm(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -203,6 +222,12 @@ async fn confirm(
     })
 }
 
+/// The link in every mail (`List-Unsubscribe`; POST is the RFC 8058 one-click): the address is
+/// deleted, also on a second click.
+#[utoipa::path(method(get, post), path = "/api/follow/unsubscribe", tag = "proposals",
+    params(("token" = String, Query, description = "The token in the mail link")),
+    responses((status = 200, description = "Unsubscribed", content(("text/html"), (Object = "application/json"))),
+              (status = 404, description = "Unknown token", content(("text/html"), (Object = "application/json")))))]
 async fn unsubscribe(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -18,6 +18,7 @@ mod ogc_export;
 mod ogc_html;
 mod ogc_openapi;
 mod open311;
+pub mod openapi;
 mod proposals;
 mod read_routing;
 mod revalidate;
@@ -90,18 +91,11 @@ pub fn app(state: AppState) -> Router {
         .merge(health::router())
         .merge(ogc::router())
         .merge(tiles::router())
-        .merge(auth::router())
-        .merge(proposals::router())
+        // Every `/api` route, mounted through its OpenAPI annotation, and /api/openapi.json.
+        .merge(openapi::router())
         .merge(open311::router())
-        .merge(analysis::router())
-        .merge(budget::router())
         .merge(feeds::router())
-        .merge(follow::router())
         .merge(basemap::router())
-        .merge(partners::router())
-        .merge(coverage::router())
-        .merge(coverage_upload::router())
-        .merge(progress::router())
         .merge(profile::router())
         .merge(api_not_found)
         .fallback_service(static_files::service(&static_dir))

@@ -194,6 +194,13 @@ async fn landing(
             link(format!("{base}/ogc?f=json"), "self", "application/json", "This document"),
             link(format!("{base}/ogc?f=html"), "alternate", "text/html", "This document as HTML"),
             link(format!("{base}/ogc/api"), "service-desc", OPENAPI, "The API definition"),
+            // The other API of SIGAP: accounts, proposals, analysis, budget, partners.
+            link(
+                format!("{base}{}", super::openapi::PATH),
+                "related",
+                super::openapi::MEDIA_TYPE,
+                "The OpenAPI document of the JSON API (/api)"
+            ),
             link(format!("{base}/ogc/conformance"), "conformance", "application/json", "Conformance classes"),
             link(format!("{base}/ogc/collections"), "data", "application/json", "Collections"),
         ]

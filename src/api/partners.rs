@@ -6,10 +6,11 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::{AuthUser, MaybeUser};
 use super::fields::Fields;
@@ -21,19 +22,188 @@ use crate::store::partners::{
 };
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/partners", get(list_partners).post(create_partner))
-        .route(
-            "/api/partners/{code}",
-            get(show_partner).patch(update_partner),
-        )
-        .route("/api/programs", get(list_programs).post(create_program))
-        .route(
-            "/api/programs/{code}",
-            get(show_program).patch(update_program),
-        )
-        .route("/api/programs/{code}/approve", post(approve_program))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_partners, create_partner))
+        .routes(routes!(show_partner, update_partner))
+        .routes(routes!(list_programs, create_program))
+        .routes(routes!(show_program, update_program))
+        .routes(routes!(approve_program))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bodies as documented (docs/partners.md "Routes"). The handlers read them field by field
+// ([`Fields`]), so these types only describe them; the test
+// `openapi::documented_bodies_list_exactly_the_accepted_fields` keeps their field lists equal to
+// the ones the handlers accept, and `openapi::real_answers_match_the_documented_schemas` checks
+// the answers against theirs.
+
+use super::openapi::vocab;
+
+fn partner_types() -> utoipa::openapi::Object {
+    vocab(PartnerType::ALL)
+}
+
+fn program_types() -> utoipa::openapi::Object {
+    vocab(ProgramType::ALL)
+}
+
+/// A partner as the API shows it. The contact and `trusted_at` only to reviewers and the
+/// partner's own staff.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct Partner {
+    code: String,
+    name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = partner_types)]
+    kind: String,
+    description: Option<String>,
+    /// Trusted partners publish at once; a new partner's entries wait for review.
+    trusted: bool,
+    #[serde(default)]
+    contact_name: Option<String>,
+    #[serde(default)]
+    contact_phone: Option<String>,
+    #[serde(default)]
+    contact_email: Option<String>,
+    #[serde(default)]
+    #[schema(format = DateTime)]
+    trusted_at: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct PartnerList {
+    partners: Vec<Partner>,
+}
+
+/// A program as the API shows it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct Program {
+    code: String,
+    name: String,
+    partner_code: String,
+    partner_name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = program_types)]
+    kind: String,
+    #[schema(format = Date)]
+    start_date: String,
+    #[schema(format = Date)]
+    end_date: String,
+    target_group: Option<String>,
+    planned_beneficiaries: Option<i32>,
+    description: Option<String>,
+    /// Pending programs are seen only by reviewers and the partner's own staff.
+    approved: bool,
+    #[schema(format = DateTime)]
+    approved_at: Option<String>,
+    coverage_count: i64,
+    pending_coverage_count: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct ProgramList {
+    programs: Vec<Program>,
+}
+
+/// A new partner. Unknown fields are refused by name (422).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct PartnerCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$", example = "yayasan-maju")]
+    code: String,
+    #[schema(max_length = 200)]
+    name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = partner_types)]
+    kind: String,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    #[schema(max_length = 120)]
+    contact_name: Option<String>,
+    #[schema(max_length = 40)]
+    contact_phone: Option<String>,
+    /// Must contain `@`.
+    #[schema(max_length = 120)]
+    contact_email: Option<String>,
+}
+
+/// An edit of a partner: any field but `code`; the stored partner merged with it is checked as
+/// a new one would be.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct PartnerPatch {
+    #[schema(max_length = 200)]
+    name: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(schema_with = partner_types)]
+    kind: Option<String>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+    #[schema(max_length = 120)]
+    contact_name: Option<String>,
+    #[schema(max_length = 40)]
+    contact_phone: Option<String>,
+    #[schema(max_length = 120)]
+    contact_email: Option<String>,
+}
+
+/// A new program. `end_date` may not be before `start_date`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct ProgramCreate {
+    #[schema(
+        pattern = "^[a-z0-9][a-z0-9_-]{0,63}$",
+        example = "pelatihan-umkm-2025"
+    )]
+    code: String,
+    /// The partner running it; a mitra's own partner when left out.
+    #[schema(max_length = 64)]
+    partner_code: Option<String>,
+    #[schema(max_length = 200)]
+    name: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = program_types)]
+    kind: String,
+    #[schema(format = Date, example = "2025-07-01")]
+    start_date: String,
+    #[schema(format = Date, example = "2025-12-31")]
+    end_date: String,
+    #[schema(max_length = 200)]
+    target_group: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    planned_beneficiaries: Option<i32>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
+}
+
+/// An edit of a program: any field but `code` and `partner_code`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct ProgramPatch {
+    #[schema(max_length = 200)]
+    name: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(schema_with = program_types)]
+    kind: Option<String>,
+    #[schema(format = Date)]
+    start_date: Option<String>,
+    #[schema(format = Date)]
+    end_date: Option<String>,
+    #[schema(max_length = 200)]
+    target_group: Option<String>,
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    planned_beneficiaries: Option<i32>,
+    #[schema(max_length = 2000)]
+    description: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,6 +371,11 @@ fn partner_input(f: &Fields) -> ApiResult<PartnerInput> {
     })
 }
 
+/// The partners: trusted ones to anyone, untrusted ones and contacts also to reviewers and the
+/// partner's own staff.
+#[utoipa::path(get, path = "/api/partners", tag = "partners",
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The partners", body = PartnerList)))]
 async fn list_partners(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -210,6 +385,12 @@ async fn list_partners(
     Ok(Json(json!({ "partners": partners })))
 }
 
+/// One partner (as the list shows it).
+#[utoipa::path(get, path = "/api/partners/{code}", tag = "partners",
+    params(("code" = String, Path, description = "Partner code")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The partner", body = Partner),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show_partner(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -223,7 +404,12 @@ async fn show_partner(
         .ok_or_else(|| not_found("Mitra", "partner"))
 }
 
-/// Planners and admins add partners.
+/// Planners and admins add partners (untrusted until their first program is approved).
+#[utoipa::path(post, path = "/api/partners", tag = "partners",
+    request_body = PartnerCreate,
+    security(("session" = ["planner", "admin"], "csrf" = []), ("bearer" = ["planner", "admin"])),
+    responses((status = 201, description = "The partner", body = Partner),
+              (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create_partner(
     State(state): State<AppState>,
     user: AuthUser,
@@ -247,6 +433,12 @@ async fn create_partner(
 }
 
 /// Reviewers edit any partner, a mitra its own (the code never changes).
+#[utoipa::path(patch, path = "/api/partners/{code}", tag = "partners",
+    params(("code" = String, Path, description = "Partner code")),
+    request_body = PartnerPatch,
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 200, description = "The partner", body = Partner),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn update_partner(
     State(state): State<AppState>,
     user: AuthUser,
@@ -322,6 +514,14 @@ struct ProgramQuery {
     status: Option<String>,
 }
 
+/// The programs: approved ones to anyone, pending ones also to reviewers and the partner's own
+/// staff.
+#[utoipa::path(get, path = "/api/programs", tag = "partners",
+    params(("partner" = Option<String>, Query, description = "Only this partner's programs"),
+           ("status" = Option<String>, Query, description = "`pending`, `approved` or `all` (default); another value is 422")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The programs", body = ProgramList),
+              (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn list_programs(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -365,6 +565,12 @@ pub(super) async fn program_json(
         .ok_or_else(|| not_found("Program", "program"))
 }
 
+/// One program (pending ones: reviewers and own staff).
+#[utoipa::path(get, path = "/api/programs/{code}", tag = "partners",
+    params(("code" = String, Path, description = "Program code")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The program", body = Program),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show_program(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -373,6 +579,13 @@ async fn show_program(
     Ok(Json(program_json(&state, user.as_ref(), &code).await?))
 }
 
+/// A new program of a partner: reviewers for any partner, a mitra for its own. A new partner's
+/// program waits for review.
+#[utoipa::path(post, path = "/api/programs", tag = "partners",
+    request_body = ProgramCreate,
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 201, description = "The program", body = Program),
+              (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create_program(
     State(state): State<AppState>,
     user: AuthUser,
@@ -400,6 +613,13 @@ async fn create_program(
     Ok((StatusCode::CREATED, Json(shown)))
 }
 
+/// An edit of a program (reviewers, the partner's own mitra).
+#[utoipa::path(patch, path = "/api/programs/{code}", tag = "partners",
+    params(("code" = String, Path, description = "Program code")),
+    request_body = ProgramPatch,
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 200, description = "The program", body = Program),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn update_program(
     State(state): State<AppState>,
     user: AuthUser,
@@ -421,6 +641,11 @@ async fn update_program(
 }
 
 /// Reviewers approve a program with its pending coverage, and trust its partner from then on.
+#[utoipa::path(post, path = "/api/programs/{code}/approve", tag = "partners",
+    params(("code" = String, Path, description = "Program code")),
+    security(("session" = ["planner", "admin"], "csrf" = []), ("bearer" = ["planner", "admin"])),
+    responses((status = 200, description = "`{program, approved: {program, coverage: [code], partner_trusted}}`", body = Object),
+              (status = 404, response = crate::api::openapi::NotFound)))]
 async fn approve_program(
     State(state): State<AppState>,
     user: AuthUser,

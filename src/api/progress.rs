@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::{AuthUser, MaybeUser};
 use super::fields::Fields;
@@ -26,14 +27,110 @@ use crate::store::partners::{self as partners_store, ProgramFilter};
 use crate::store::progress::{self as store, Counts, ProgressFilter, ProgressInput};
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/progress", get(list).post(create))
-        .route("/api/progress/{id}", get(show).patch(update))
-        .route("/api/programs/{code}/reach", get(program_reach))
-        .route("/api/partners/{code}/reach", get(partner_reach))
-        .route("/api/reach", get(area_reach))
-        .route("/api/followup", get(followup))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(program_reach))
+        .routes(routes!(partner_reach))
+        .routes(routes!(area_reach))
+        .routes(routes!(followup))
+}
+
+// The bodies as documented; the handlers read them field by field ([`Fields`]), and the test
+// `openapi::documented_bodies_list_exactly_the_accepted_fields` keeps these field lists equal to
+// the accepted ones.
+
+/// A progress report: aggregates only, never names. `period_start` is the first day of the
+/// period (the 1st of a month; for a quarter 1 January, 1 April, 1 July or 1 October) and not in
+/// the future; `participants_women` ≤ `participants`, `ukm_women_led` ≤ `ukm_assisted`. A
+/// report overlapping another of the same program and kelurahan is 409.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct ProgressCreate {
+    #[schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")]
+    program_code: String,
+    #[schema(
+        pattern = "^[0-9]{2}\\.[0-9]{2}\\.[0-9]{2}\\.[0-9]{4}$",
+        example = "32.73.01.1001"
+    )]
+    kelurahan_code: String,
+    #[schema(schema_with = periods)]
+    period: String,
+    #[schema(format = Date, example = "2025-07-01")]
+    period_start: String,
+    /// People reached.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    participants: i32,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    participants_women: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    ukm_assisted: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    ukm_women_led: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    mentoring_sessions: Option<i32>,
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+}
+
+/// An edit of a report: its counts and note; the stored report merged with it is checked as a
+/// new one would be.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub(super) struct ProgressPatch {
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    participants: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    participants_women: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    ukm_assisted: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    ukm_women_led: Option<i32>,
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    mentoring_sessions: Option<i32>,
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+}
+
+/// A progress report as the API shows it: aggregates only. The `note` (free text that may name
+/// people) only to reviewers and the partner's own staff, `null` to others.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct Report {
+    id: i64,
+    program_code: String,
+    partner_code: String,
+    kelurahan_code: String,
+    kelurahan_name: String,
+    #[schema(schema_with = periods)]
+    period: String,
+    #[schema(format = Date)]
+    period_start: String,
+    /// The last day of the period.
+    #[schema(format = Date)]
+    period_end: String,
+    participants: i32,
+    participants_women: i32,
+    ukm_assisted: i32,
+    ukm_women_led: i32,
+    mentoring_sessions: i32,
+    note: Option<String>,
+    program_approved: bool,
+    #[schema(format = DateTime)]
+    updated_at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub(super) struct ReportList {
+    reports: Vec<Report>,
+}
+
+fn periods() -> utoipa::openapi::Object {
+    super::openapi::vocab(&["month", "quarter"])
 }
 
 /// Largest count in one report: far above any kelurahan's population.
@@ -166,6 +263,14 @@ struct ListQuery {
     area: Option<String>,
 }
 
+/// Progress reports, newest period first (at most 5000; of pending programs: reviewers and own
+/// staff).
+#[utoipa::path(get, path = "/api/progress", tag = "partners",
+    params(("program" = Option<String>, Query, description = "Only this program's reports"),
+           ("partner" = Option<String>, Query, description = "Only this partner's reports"),
+           ("area" = Option<String>, Query, description = "Only inside this kecamatan or kelurahan code (else 422)")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The reports", body = ReportList), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn list(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -199,6 +304,11 @@ async fn report_json(state: &AppState, user: Option<&AuthUser>, id: i64) -> ApiR
         .ok_or_else(|| not_found("Laporan", "progress report"))
 }
 
+/// One progress report.
+#[utoipa::path(get, path = "/api/progress/{id}", tag = "partners",
+    params(("id" = i64, Path, description = "Report id")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The report", body = Report), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -207,6 +317,11 @@ async fn show(
     Ok(Json(report_json(&state, user.as_ref(), id).await?))
 }
 
+/// A new progress report: reviewers (kelurahan in their area), a mitra for its own programs.
+#[utoipa::path(post, path = "/api/progress", tag = "partners",
+    request_body = ProgressCreate,
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 201, description = "The report", body = Report), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -231,6 +346,12 @@ async fn create(
 
 /// Edits the counts and note (program, kelurahan and period stay: report another period as a new
 /// report).
+/// An edit of a report's counts and note.
+#[utoipa::path(patch, path = "/api/progress/{id}", tag = "partners",
+    params(("id" = i64, Path, description = "Report id")),
+    request_body = ProgressPatch,
+    security(("session" = ["planner", "admin", "mitra"], "csrf" = []), ("bearer" = ["planner", "admin", "mitra"])),
+    responses((status = 200, description = "The report", body = Report), (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict)))]
 async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -266,6 +387,11 @@ async fn update(
 // ---------------------------------------------------------------------------------------------
 // Reach against plan
 
+/// A program's reach against plan (`planned_beneficiaries`).
+#[utoipa::path(get, path = "/api/programs/{code}/reach", tag = "partners",
+    params(("code" = String, Path, description = "Program code")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "program reach", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn program_reach(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -300,6 +426,11 @@ const SUMMED: &[&str] = &[
 
 /// A partner's programs against their plans, with totals and per-kelurahan sums over programs.
 /// `reach_ratio` compares only programs that have a plan with their own participants.
+/// A partner's reach against plan, over its programs.
+#[utoipa::path(get, path = "/api/partners/{code}/reach", tag = "partners",
+    params(("code" = String, Path, description = "Partner code")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "partner reach", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn partner_reach(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -398,6 +529,10 @@ struct AreaQuery {
 
 /// For a kelurahan (or kecamatan) panel: each program that reported there, with its sums inside
 /// the area (`in_area`) beside its overall reach against plan.
+#[utoipa::path(get, path = "/api/reach", tag = "partners",
+    params(("area" = String, Query, description = "A kecamatan or kelurahan code (else 422)")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "`{area_code, programs: [program reach + in_area]}`", body = Object), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn area_reach(
     State(state): State<AppState>,
     MaybeUser(user): MaybeUser,
@@ -421,6 +556,11 @@ struct FollowupQuery {
 }
 
 /// Reviewers: trained places still waiting for mentoring, with the partner to contact.
+#[utoipa::path(get, path = "/api/followup", tag = "partners",
+    params(("as_of" = Option<String>, Query, format = Date, description = "The day to look from (default today)"),
+           ("months" = Option<i32>, Query, minimum = 1, maximum = 60, description = "The follow-up window in months (default 6)")),
+    security(("session" = ["planner", "admin"]), ("bearer" = ["planner", "admin"])),
+    responses((status = 200, description = "`{as_of, months, programs: [followup]}`", body = Object), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn followup(
     State(state): State<AppState>,
     user: AuthUser,

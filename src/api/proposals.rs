@@ -9,10 +9,11 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::{AuthUser, MaybeUser};
 use super::input::{body_too_large, parse_json, read_body, unsupported_media, ClientIp};
@@ -32,38 +33,61 @@ pub const PHOTO_MAX_BYTES: usize = 5 * 1024 * 1024;
 /// Radius of the "someone already asked for this" search, in metres.
 pub const NEARBY_RADIUS_M: f64 = 50.0;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/proposals", post(submit))
-        .route("/api/proposals/nearby", get(nearby))
-        .route("/api/proposals/track/{code}", get(track))
-        .route("/api/proposals/{id}", get(show))
-        .route("/api/proposals/{id}/photo", get(photo))
-        .route(
-            "/api/proposals/{id}/support",
-            post(support).delete(withdraw),
-        )
-        .route("/api/proposals/{id}/status", post(change_status))
-        .route("/api/moderation/queue", get(moderation_queue))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit))
+        .routes(routes!(nearby))
+        .routes(routes!(track))
+        .routes(routes!(show))
+        .routes(routes!(photo))
+        .routes(routes!(support, withdraw))
+        .routes(routes!(change_status))
+        .routes(routes!(moderation_queue))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Submission
 
-/// The fields of a submission, from JSON or from multipart text fields.
-#[derive(Debug, Default, Deserialize)]
+/// The fields of a submission, from JSON or from multipart text fields: a place (`lon` and
+/// `lat`, or `location`) inside the region, a `category`, a `title`, and the rest optional.
+/// Unknown fields are refused.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitFields {
+    /// Longitude, degrees (EPSG:4326).
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: Option<f64>,
+    /// Latitude, degrees (EPSG:4326).
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: Option<f64>,
     /// A GeoJSON Point, as an alternative to lon/lat.
+    #[schema(value_type = Option<Object>)]
     pub location: Option<Value>,
+    #[schema(schema_with = super::openapi::proposal_categories)]
     pub category: Option<String>,
+    /// Required.
+    #[schema(min_length = 5, max_length = 120)]
     pub title: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
+    #[schema(minimum = 0)]
     pub estimated_cost_idr: Option<i64>,
+    /// Shown only to staff covering the place.
+    #[schema(max_length = 120)]
     pub submitter_name: Option<String>,
+    #[schema(max_length = 40)]
     pub submitter_phone: Option<String>,
+}
+
+/// A submission with a photo: the fields of [`SubmitFields`] as form fields, and the photo.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+struct SubmitForm {
+    #[serde(flatten)]
+    fields: SubmitFields,
+    /// JPEG, PNG or WebP, at most 5 MB; re-encoded, metadata dropped.
+    #[schema(value_type = Option<String>, format = Binary)]
+    photo: Option<Vec<u8>>,
 }
 
 /// Checks a longitude/latitude pair: finite numbers in range.
@@ -329,6 +353,14 @@ pub(crate) async fn create(
     created.ok_or_else(outside_region)
 }
 
+/// Files a proposal (anyone; anonymous submissions are rate-limited per IP). Accepts an
+/// `Idempotency-Key`. A place outside the region is 422 on `location`.
+#[utoipa::path(post, path = "/api/proposals", tag = "proposals",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body answers the first result (24 h)")),
+    request_body(content((SubmitFields = "application/json"), (SubmitForm = "multipart/form-data"))),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 201, description = "`{id, tracking_code, status: \"diajukan\", kelurahan_code, kecamatan_code}`", body = Object),
+              (status = 429, response = crate::api::openapi::TooManyRequests)))]
 async fn submit(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -426,6 +458,12 @@ async fn view(state: &AppState, p: &Proposal, with_contact: bool) -> ApiResult<V
     Ok(v)
 }
 
+/// A proposal: published ones to anyone; pending or rejected ones to covering staff and the
+/// submitter. Covering staff also get the contact and the follower count.
+#[utoipa::path(get, path = "/api/proposals/{id}", tag = "proposals",
+    params(("id" = i64, Path, description = "Proposal id")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "proposal with `history`", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn show(
     State(state): State<AppState>,
     user: MaybeUser,
@@ -440,6 +478,10 @@ async fn show(
     Ok(Json(view(&state, &p, staff_covering(&user, &p)).await?))
 }
 
+/// A proposal by its tracking code, whatever its status.
+#[utoipa::path(get, path = "/api/proposals/track/{code}", tag = "proposals",
+    params(("code" = String, Path, description = "Tracking code")),
+    responses((status = 200, description = "proposal", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn track(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Value>> {
     if code.len() > 24 {
         return Err(not_found());
@@ -452,6 +494,11 @@ async fn track(State(state): State<AppState>, Path(code): Path<String>) -> ApiRe
     Ok(Json(view(&state, &p, false).await?))
 }
 
+/// The proposal's photo (as the proposal is visible), re-encoded.
+#[utoipa::path(get, path = "/api/proposals/{id}/photo", tag = "proposals",
+    params(("id" = i64, Path, description = "Proposal id")),
+    security((), ("session" = []), ("bearer" = [])),
+    responses((status = 200, description = "The image", content_type = "image/jpeg"), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn photo(
     State(state): State<AppState>,
     user: MaybeUser,
@@ -482,6 +529,12 @@ struct NearbyQuery {
     category: Option<String>,
 }
 
+/// Published proposals within 50 m, the same category first ("someone already asked for this").
+#[utoipa::path(get, path = "/api/proposals/nearby", tag = "proposals",
+    params(("lon" = f64, Query, description = "Longitude, degrees"), ("lat" = f64, Query, description = "Latitude, degrees"),
+           ("category" = Option<String>, Query, description = "A proposal category (else 422)")),
+    responses((status = 200, description = "`{radius_m: 50, proposals: [{id, title, category, status, support_count, distance_m}]}`", body = Object),
+              (status = 400, response = crate::api::openapi::BadRequest), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn nearby(
     State(state): State<AppState>,
     q: Result<Query<NearbyQuery>, axum::extract::rejection::QueryRejection>,
@@ -530,6 +583,13 @@ struct SupportQuery {
     via: Option<String>,
 }
 
+/// A resident supports a published proposal. Accepts an `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/proposals/{id}/support", tag = "proposals",
+    params(("id" = i64, Path, description = "Proposal id"), ("via" = Option<String>, Query, description = "`nearby` when chosen from the nearby list instead of filing a new one; another value is 422"),
+           ("Idempotency-Key" = Option<String>, Header, description = "Retry key")),
+    security(("session" = ["resident"], "csrf" = []), ("bearer" = ["resident"])),
+    responses((status = 200, description = "`{support_count, supported: true}`", body = Object),
+              (status = 404, response = crate::api::openapi::NotFound), (status = 409, response = crate::api::openapi::Conflict), (status = 422, response = crate::api::openapi::Unprocessable)))]
 async fn support(
     State(state): State<AppState>,
     user: AuthUser,
@@ -556,6 +616,11 @@ async fn support(
     Ok(Json(json!({"support_count": count, "supported": true})))
 }
 
+/// A resident withdraws their support.
+#[utoipa::path(delete, path = "/api/proposals/{id}/support", tag = "proposals",
+    params(("id" = i64, Path, description = "Proposal id")),
+    security(("session" = ["resident"], "csrf" = []), ("bearer" = ["resident"])),
+    responses((status = 200, description = "`{support_count, supported: false}`", body = Object), (status = 404, response = crate::api::openapi::NotFound)))]
 async fn withdraw(
     State(state): State<AppState>,
     user: AuthUser,
@@ -572,11 +637,16 @@ async fn withdraw(
 // ---------------------------------------------------------------------------------------------
 // Lifecycle
 
-#[derive(Deserialize)]
+/// A status change (docs/proposals.md): `reason` is required to reject, `merged_into` (a
+/// published proposal) to merge.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusBody {
+    #[schema(schema_with = super::openapi::proposal_statuses)]
     to: ProposalStatus,
+    #[schema(max_length = 2000)]
     note: Option<String>,
+    #[schema(max_length = 2000)]
     reason: Option<String>,
     merged_into: Option<i64>,
 }
@@ -585,6 +655,15 @@ fn conflict(id: &str, en: &str) -> ApiError {
     ApiError::conflict(Msg::new(id.to_owned(), en.to_owned()))
 }
 
+/// Moves a proposal along its lifecycle: moderators verify, reject and merge; planners and
+/// officials the later stages; scoped staff only inside their area. Accepts an
+/// `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/proposals/{id}/status", tag = "proposals",
+    params(("id" = i64, Path, description = "Proposal id"), ("Idempotency-Key" = Option<String>, Header, description = "Retry key")),
+    request_body = StatusBody,
+    security(("session" = ["moderator", "planner", "official", "admin"], "csrf" = []), ("bearer" = ["moderator", "planner", "official", "admin"])),
+    responses((status = 200, description = "The proposal", body = Object), (status = 404, response = crate::api::openapi::NotFound),
+              (status = 409, response = crate::api::openapi::Conflict)))]
 async fn change_status(
     State(state): State<AppState>,
     user: AuthUser,
@@ -683,6 +762,11 @@ async fn change_status(
     Ok(Json(view(&state, &after, true).await?))
 }
 
+/// Proposals waiting for moderation in the moderator's area, oldest first, with nearby
+/// duplicates.
+#[utoipa::path(get, path = "/api/moderation/queue", tag = "proposals",
+    security(("session" = ["moderator", "admin"]), ("bearer" = ["moderator", "admin"])),
+    responses((status = 200, description = "`{items: [proposal + nearby_duplicates + follower_count], supports_instead_of_new}`", body = Object)))]
 async fn moderation_queue(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Value>> {
     user.require_role(&[Role::Moderator, Role::Admin])?;
     let area = user.area().map(|a| a.to_string());

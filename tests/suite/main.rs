@@ -24,6 +24,7 @@ mod import;
 mod import_bad_files;
 mod isolation;
 mod ogc;
+mod openapi;
 mod partners;
 mod privacy;
 mod proposals;
