@@ -62,11 +62,34 @@ writeFileSync(join(dist, 'vendor', 'pmtiles.mjs'), pmtilesEsm.replace(/from\s*"f
 cpSync(join(root, 'node_modules', 'fflate', 'esm', 'browser.js'), join(dist, 'vendor', 'fflate.mjs'));
 cpSync(join(root, 'node_modules', 'fflate', 'LICENSE'), join(dist, 'vendor', 'fflate.LICENSE.txt'));
 
-// Every module is announced up front, so the browser fetches them in parallel instead of
-// discovering them import by import (first render time).
+// What the first screen needs is announced up front, so the browser fetches it in parallel
+// instead of discovering it import by import (first render time, docs/map.md): the shell
+// (main.js and its static imports), the map with MapLibre, and the default view; other views
+// load when shown (dynamic import). MapLibre's worker is preloaded too: MapLibre asks for it
+// only once its 1 MB main module has arrived and run, and it then comes from the HTTP cache.
 const ours = walk(join(dist, 'js'));
-const preloads = ['vendor/maplibre-gl.mjs', ...ours.map((f) => f.slice(dist.length + 1))]
-  .map((f) => `<link rel="modulepreload" href="${f}">`).join('\n');
+function staticGraph(roots) {
+  const seen = new Set();
+  const visit = (f) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    if (!f.endsWith('.js')) return;
+    for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s*'(\.{1,2}\/[^']+)'/gm)) visit(join(dirname(f), m[1]));
+  };
+  roots.forEach(visit);
+  return [...seen];
+}
+const firstScreen = staticGraph(['js/main.js', 'js/map.js', 'js/views/coverage.js'].map((f) => join(dist, f)));
+const missing = firstScreen.filter((f) => !existsSync(f));
+if (missing.length) fail(`modules imported but missing: ${missing.join(', ')}`);
+const maplibreVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'maplibre-gl', 'package.json'), 'utf8')).version;
+if (!readFileSync(join(maplibre, 'maplibre-gl.mjs'), 'utf8').includes('maplibre-gl-worker.mjs')) fail('maplibre-gl.mjs no longer names maplibre-gl-worker.mjs: check the worker preload in build.mjs');
+const preloads = [
+  ...firstScreen.map((f) => f.slice(dist.length + 1)).sort((x, y) => (x.startsWith('vendor/') ? -1 : y.startsWith('vendor/') ? 1 : x.localeCompare(y)))
+    .map((f) => `<link rel="modulepreload" href="${f}">`),
+  // The exact URL MapLibre builds (…?v=<its version>), or the HTTP cache would not match it.
+  `<link rel="preload" href="vendor/maplibre-gl-worker.mjs?v=${maplibreVersion}" as="fetch" crossorigin>`,
+].join('\n');
 const indexPath = join(dist, 'index.html');
 writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('<!-- build: preloads -->', preloads));
 // Content-hashed assets: everything but index.html moves under a/<hash of all of it>/, which the
