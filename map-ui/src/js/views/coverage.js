@@ -290,6 +290,11 @@ export default {
         // The printable profile for Musrenbang (server-rendered page and its PDF).
         h('p', {}, h('a', { href: `/profil/kelurahan/${encodeURIComponent(p.code)}`, target: '_blank', id: 'kel-profile' }, t('kel.profile')),
           ' · ', h('a', { href: `/profil/kelurahan/${encodeURIComponent(p.code)}.pdf`, target: '_blank' }, 'PDF')),
+        // Its residents' proposals as Atom feeds (new ones and status changes), no account needed.
+        h('p', { class: 'feeds' },
+          h('a', { href: `/feeds/kelurahan/${encodeURIComponent(p.code)}.atom`, type: 'application/atom+xml', id: 'kel-feed' }, t('feed.kelurahan', { name: p.name })),
+          p.kecamatan_code ? [' · ', h('a', { href: `/feeds/kecamatan/${encodeURIComponent(p.kecamatan_code)}.atom`, type: 'application/atom+xml', id: 'kec-feed' }, t('feed.kecamatan', { name: p.kecamatan_name ?? p.kecamatan_code }))] : null,
+          h('br'), h('small', { class: 'muted' }, t('feed.help'))),
         h('h3', {}, t('kel.indicators')),
         h('dl', { class: 'kv' },
           h('dt', {}, t('kel.population')), h('dd', {}, fmtNum(p.population)),
