@@ -173,8 +173,11 @@ async function start() {
   wireAuth();
   // The map starts as soon as MapLibre is here; the account is asked for meanwhile, and the
   // first view's module fetched.
-  const t0 = performance.now();
-  const mapReady = mapModule.then(({ createMap }) => createMap($('#map'))).then((map) => {
+  let t0 = performance.now();
+  const mapReady = mapModule.then(({ createMap }) => {
+    t0 = performance.now();
+    return createMap($('#map'));
+  }).then((map) => {
     // Drawn: the first time every tile on screen has loaded (or failed). What is not needed for
     // the first screen (the panel's data, the service worker) waits for it.
     app.drawn = new Promise((r) => map.once('idle', r));
