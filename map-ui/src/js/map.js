@@ -54,6 +54,16 @@ async function tileSources() {
   return { sources, tj };
 }
 
+/** The coverage layers' filter: areas active on `s.date`, of a program and partner type if given. */
+export function coverageFilter(s) {
+  const f = ['all',
+    ['<=', ['to-string', ['coalesce', ['get', 'valid_from'], '']], s.date],
+    ['>=', ['to-string', ['coalesce', ['get', 'valid_to'], '9999-12-31']], s.date]];
+  if (s.programType) f.push(['==', ['get', 'program_type'], s.programType]);
+  if (s.partnerType) f.push(['==', ['get', 'partner_type'], s.partnerType]);
+  return f;
+}
+
 export async function createMap(container) {
   const [{ sources: ours, tj }, base] = await Promise.all([tileSources(), loadBasemap(maplibregl)]);
   const sources = { ...ours, pins: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } } };
@@ -62,12 +72,15 @@ export async function createMap(container) {
   Object.assign(sources, base.sources);
   layers.push(...base.layers);
   const S = (layer) => ({ source: layer, 'source-layer': layer });
+  const activeToday = coverageFilter({ date: new Date().toISOString().slice(0, 10) });
   layers.push(
     { id: 'kel-fill', type: 'fill', ...S('kelurahan'), paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
     { id: 'gap-fill', type: 'fill', ...S('gap_kelurahan'), layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
     { id: 'gap-cells', type: 'fill', ...S('gap_cells'), layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.6, 'fill-outline-color': '#ffffff' } },
-    { id: 'coverage-fill', type: 'fill', ...S('coverage'), paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.18 } },
-    { id: 'coverage-line', type: 'line', ...S('coverage'), paint: { 'line-color': '#ffffff', 'line-width': 1.2, 'line-dasharray': [2, 1] } },
+    // The coverage view's first filter (active today) and visibility from the start: changing a
+    // layer after its tiles were asked for has them parsed a second time, on the first screen.
+    { id: 'coverage-fill', type: 'fill', ...S('coverage'), filter: activeToday, layout: { visibility: 'visible' }, paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.18 } },
+    { id: 'coverage-line', type: 'line', ...S('coverage'), filter: activeToday, layout: { visibility: 'visible' }, paint: { 'line-color': '#ffffff', 'line-width': 1.2, 'line-dasharray': [2, 1] } },
     { id: 'kel-line', type: 'line', ...S('kelurahan'), paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } },
     { id: 'kec-line', type: 'line', ...S('kecamatan'), paint: { 'line-color': '#222222', 'line-width': 1.8 } },
     { id: 'kel-selected', type: 'line', ...S('kelurahan'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#ff2d55', 'line-width': 3 } },

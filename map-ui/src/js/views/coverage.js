@@ -4,6 +4,7 @@ import { get, ogcItems } from '../api.js';
 import { field, h, fill, add } from '../dom.js';
 import { fmtDate, fmtIdr, fmtNum, has, label, t } from '../i18n.js';
 import { bbox, intersects } from '../geo.js';
+import { coverageFilter } from '../map.js';
 import { CIVIDIS, FACILITY_COLOURS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
 
 const PROGRAM_TYPES = ['pelatihan_pertanian', 'pelatihan_kerja', 'ukm', 'infrastruktur', 'pendampingan', 'lainnya'];
@@ -60,14 +61,6 @@ function isoDay(ms) {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-export function coverageFilter(s) {
-  const f = ['all',
-    ['<=', ['to-string', ['coalesce', ['get', 'valid_from'], '']], s.date],
-    ['>=', ['to-string', ['coalesce', ['get', 'valid_to'], '9999-12-31']], s.date]];
-  if (s.programType) f.push(['==', ['get', 'program_type'], s.programType]);
-  if (s.partnerType) f.push(['==', ['get', 'partner_type'], s.partnerType]);
-  return f;
-}
 
 function activeOn(p, s) {
   const from = String(p.valid_from ?? '').slice(0, 10);
