@@ -2,6 +2,7 @@
 // (plain ES modules, no bundler), MapLibre's ES module build and the PMTiles reader from
 // node_modules into dist/vendor,
 // checks that every string key used exists in both i18n files, and prints the size budget.
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
@@ -62,10 +63,28 @@ writeFileSync(join(dist, 'vendor', 'pmtiles.mjs'), pmtilesEsm.replace(/from\s*"f
 cpSync(join(root, 'node_modules', 'fflate', 'esm', 'browser.js'), join(dist, 'vendor', 'fflate.mjs'));
 cpSync(join(root, 'node_modules', 'fflate', 'LICENSE'), join(dist, 'vendor', 'fflate.LICENSE.txt'));
 
-// Every module is announced up front, so the browser fetches them in parallel instead of
-// discovering them import by import (first render time).
+// What the first screen needs is announced up front, so the browser fetches it in parallel
+// instead of discovering it import by import (first render time, docs/map.md): the shell
+// (main.js and its static imports), the map with MapLibre, and the default view; other views
+// load when shown (dynamic import). MapLibre's worker is not preloaded: it is asked for once the
+// main module has arrived, which lets it come as a small delta against that module (below).
 const ours = walk(join(dist, 'js'));
-const preloads = ['vendor/maplibre-gl.mjs', ...ours.map((f) => f.slice(dist.length + 1))]
+function staticGraph(roots) {
+  const seen = new Set();
+  const visit = (f) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    if (!f.endsWith('.js')) return;
+    for (const m of readFileSync(f, 'utf8').matchAll(/^(?:import|export)\s[^;]*?from\s*'(\.{1,2}\/[^']+)'/gm)) visit(join(dirname(f), m[1]));
+  };
+  roots.forEach(visit);
+  return [...seen];
+}
+const firstScreen = staticGraph(['js/main.js', 'js/map.js', 'js/views/coverage.js'].map((f) => join(dist, f)));
+const missing = firstScreen.filter((f) => !existsSync(f));
+if (missing.length) fail(`modules imported but missing: ${missing.join(', ')}`);
+const preloads = firstScreen.map((f) => f.slice(dist.length + 1))
+  .sort((x, y) => (x.startsWith('vendor/') ? -1 : y.startsWith('vendor/') ? 1 : x.localeCompare(y)))
   .map((f) => `<link rel="modulepreload" href="${f}">`).join('\n');
 const indexPath = join(dist, 'index.html');
 writeFileSync(indexPath, readFileSync(indexPath, 'utf8').replace('<!-- build: preloads -->', preloads));
@@ -105,6 +124,26 @@ for (const f of walk(dist).filter((p) => /\.(m?js|css|json|html|txt)$/.test(p)))
   writeFileSync(`${f}.gz`, gzipSync(body, { level: 9 }));
   shipped = { raw: shipped.raw + body.length, br: shipped.br + br.length };
 }
+// MapLibre's worker (520 KB) repeats most of its main module (1.1 MB): sent as a delta against
+// it, it moves about 30 KB instead of 119 KB as brotli. Compression Dictionary Transport (RFC
+// 9842): the server marks the main module `Use-As-Dictionary` for the worker's path; a browser
+// that kept it asks for the worker with `Available-Dictionary: <its SHA-256>` and gets this
+// `dcz` copy (a zstd frame with the main module as its raw dictionary, after the dcz magic and
+// the dictionary's hash), src/api/static_files.rs. Others get the brotli copy as before.
+const vendorDir = join(dist, assetDir, 'vendor');
+const dictionary = readFileSync(join(vendorDir, 'maplibre-gl.mjs'));
+if (!dictionary.includes('maplibre-gl-worker.mjs')) fail('maplibre-gl.mjs no longer names maplibre-gl-worker.mjs: check the worker delta in build.mjs');
+let delta = null;
+try {
+  delta = execFileSync('zstd', ['-q', '-19', '--patch-from', join(vendorDir, 'maplibre-gl.mjs'), '-c', join(vendorDir, 'maplibre-gl-worker.mjs')], { maxBuffer: 8 << 20 });
+} catch (e) {
+  console.warn(`build: no worker delta (zstd: ${e.code || e.message}); browsers get the brotli copy`);
+}
+if (delta) {
+  const magic = Buffer.from([0x5e, 0x2a, 0x4d, 0x18, 0x20, 0x00, 0x00, 0x00]);
+  writeFileSync(join(vendorDir, 'maplibre-gl-worker.mjs.dcz'), Buffer.concat([magic, createHash('sha256').update(dictionary).digest(), delta]));
+}
+
 // Our own JavaScript: the modules and the service worker.
 const ownJs = [...ours.map((f) => join(dist, assetDir, f.slice(dist.length + 1))), swPath];
 const raw = ownJs.reduce((n, f) => n + statSync(f).size, 0);
@@ -112,4 +151,4 @@ const gz = ownJs.reduce((n, f) => n + gzipSync(readFileSync(f), { level: 9 }).le
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 console.log(`build: ${ours.length} modules and a service worker of our own JavaScript, ${kb(raw)} raw, ${kb(gz)} gzipped (budget ${kb(JS_BUDGET_GZIP)}), ${used.size} i18n keys used`);
 if (gz > JS_BUDGET_GZIP) fail('our own JavaScript is over its 60 KB gzipped budget');
-console.log(`build: wrote ${dist} (assets under ${assetDir}/; text assets ${kb(shipped.raw)}, ${kb(shipped.br)} as brotli)`);
+console.log(`build: wrote ${dist} (assets under ${assetDir}/; text assets ${kb(shipped.raw)}, ${kb(shipped.br)} as brotli; MapLibre's worker ${delta ? kb(delta.length + 40) : 'not'} as a delta)`);

@@ -29,14 +29,15 @@ fi
 PG_MAJOR=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
 # libssl-dev: lettre (follower mails) speaks STARTTLS/TLS through the system OpenSSL.
 install "postgresql-${PG_MAJOR}-postgis-3" gdal-bin libgdal-dev pkg-config libssl-dev
-if [ "${SIGAP_SETUP_BROWSER:-0}" = 1 ]; then
+if [ "${SIGAP_SETUP_BROWSER:-0}" = 1 ] || [ "${SIGAP_SETUP_NODE:-0}" = 1 ]; then
   command -v node >/dev/null && command -v npm >/dev/null || install nodejs npm
+  # zstd: the map build writes MapLibre's worker as a delta against its main module.
+  install zstd
+fi
+if [ "${SIGAP_SETUP_BROWSER:-0}" = 1 ]; then
   install chromium fonts-dejavu-core
   # The tests' real clients: pdftotext reads the printed profiles, HAProxy fronts the fleet test.
   install poppler-utils haproxy
-fi
-if [ "${SIGAP_SETUP_NODE:-0}" = 1 ]; then
-  command -v node >/dev/null && command -v npm >/dev/null || install nodejs npm
 fi
 
 # Start the cluster when it is down (and create one if a fresh install has none).

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { STAFF, login, openApp, pixelOverKelurahan, renderedWhenSettled, screenshots, settled, startWorld } from './harness.mjs';
+import { STAFF, atomFeedAt, login, openApp, pixelOverKelurahan, renderedWhenSettled, screenshots, settled, startWorld } from './harness.mjs';
 
 let world;
 // Carried from the resident's submission to the moderator and the supporter.
@@ -40,6 +40,17 @@ describe('map', () => {
     const kel = await fetch(`${world.base}/ogc/collections/kelurahan/items/${code}?f=json`).then((x) => x.json());
     const pop = new Intl.NumberFormat('id-ID').format(kel.properties.population);
     assert.ok((await page.textContent('#kel-detail')).includes(pop), `panel shows population ${pop}`);
+    // Its Atom feeds, and its kecamatan's: links that give feeds naming the place.
+    const kelFeed = await atomFeedAt(page, '#kel-feed');
+    assert.equal(kelFeed.href, `/feeds/kelurahan/${code}.atom`);
+    for (const [f, name] of [[kelFeed, kel.properties.name], [await atomFeedAt(page, '#kec-feed'), kel.properties.kecamatan_name]]) {
+      assert.equal(f.linkType, 'application/atom+xml');
+      assert.equal(f.status, 200);
+      assert.match(f.contentType, /^application\/atom\+xml/);
+      assert.ok(f.parsed && f.root === 'feed' && f.ns === 'http://www.w3.org/2005/Atom', JSON.stringify(f));
+      assert.ok(f.title.includes(name), `feed title "${f.title}" names ${name}`);
+    }
+    assert.ok((await page.textContent('#kec-feed')).includes(kel.properties.kecamatan_name));
     // The as-of date: the coverage drawn is exactly the coverage active on that day.
     const cov = await fetch(`${world.base}/ogc/collections/coverage/items?f=json&limit=1000`).then((x) => x.json());
     const starts = cov.features.map((f) => f.properties.valid_from).sort();

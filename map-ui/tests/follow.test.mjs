@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { STAFF, login, openApp, screenshots, startWorld } from './harness.mjs';
+import { STAFF, atomFeedAt, login, openApp, screenshots, startWorld } from './harness.mjs';
 
 let world;
 
@@ -37,6 +37,16 @@ describe('follow by email', () => {
     await page.waitForSelector('#follow-form');
     assert.equal((await page.textContent('.prop-title')).trim(), `Lampu jalan mati ${process.pid}`);
     assert.equal(await page.inputValue('#follow-form [name=lang]'), 'id', 'the page language by default');
+    // The same proposal as an Atom feed: the link gives a feed that parses and names it.
+    const feed = await atomFeedAt(page, '#proposal-feed');
+    assert.equal(feed.href, `/feeds/usulan/${code}.atom`);
+    assert.equal(feed.linkType, 'application/atom+xml');
+    assert.equal(feed.status, 200);
+    assert.match(feed.contentType, /^application\/atom\+xml/);
+    assert.ok(feed.parsed && feed.root === 'feed' && feed.ns === 'http://www.w3.org/2005/Atom', JSON.stringify(feed));
+    assert.ok(feed.title.includes(code) && feed.title.includes(`Lampu jalan mati ${process.pid}`), feed.title);
+    assert.ok(feed.entries.length >= 1 && feed.entries.every((e) => e.includes(`Lampu jalan mati ${process.pid}`)), JSON.stringify(feed.entries));
+    assert.equal((await page.textContent('#proposal-feed')).trim(), 'Umpan Atom usulan ini');
 
     await page.fill('#follow-form [name=email]', 'bukan-email');
     await page.click('#follow-btn');

@@ -166,3 +166,30 @@ export function settled(page) {
     return m.loaded() && m.areTilesLoaded() && !m.isMoving();
   });
 }
+
+/**
+ * Follows the feed link `selector` on the page: fetches it as the page would and parses it with
+ * the browser's XML parser. Returns the link's type, the response's content type, whether it
+ * parsed, the root's name and namespace, the feed's title and its entries' titles.
+ */
+export async function atomFeedAt(page, selector) {
+  return page.evaluate(async (sel) => {
+    const a = document.querySelector(sel);
+    const res = await fetch(a.href);
+    const doc = new DOMParser().parseFromString(await res.text(), 'application/xml');
+    const root = doc.documentElement;
+    const ATOM = 'http://www.w3.org/2005/Atom';
+    const child = (el, name) => [...el.children].find((c) => c.namespaceURI === ATOM && c.localName === name);
+    return {
+      href: a.getAttribute('href'),
+      linkType: a.type,
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      parsed: doc.getElementsByTagName('parsererror').length === 0,
+      root: root.localName,
+      ns: root.namespaceURI,
+      title: child(root, 'title')?.textContent ?? null,
+      entries: [...root.children].filter((c) => c.namespaceURI === ATOM && c.localName === 'entry').map((e) => child(e, 'title')?.textContent ?? ''),
+    };
+  }, selector);
+}

@@ -76,6 +76,7 @@ pub(crate) async fn read_pool(state: &AppState) -> deadpool_postgres::Pool {
 /// The whole application router, as `sigap serve` runs it and as the tests drive it.
 pub fn app(state: AppState) -> Router {
     let static_dir = state.config.static_dir.clone();
+    let dictionary_dir = std::sync::Arc::new(static_dir.clone());
     let body_limit = state.config.body_limit_bytes;
     let work = std::sync::Arc::new(isolation::WorkLimits::new(
         state.pool.status().max_size,
@@ -99,6 +100,9 @@ pub fn app(state: AppState) -> Router {
         .merge(profile::router())
         .merge(api_not_found)
         .fallback_service(static_files::service(&static_dir))
+        .layer(middleware::from_fn(move |req, next| {
+            static_files::worker_delta(dictionary_dir.clone(), req, next)
+        }))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,

@@ -21,7 +21,7 @@ use super::ogc_export::{self, Export};
 use crate::domain::crs::{Crs, CRS84, SUPPORTED};
 use crate::error::{ApiError, ApiResult, Msg};
 use crate::store::collections::Collection;
-use crate::store::features::{self, Bbox, Interval, Selection};
+use crate::store::features::{self, Bbox, Geometry, Interval, Selection};
 use crate::store::{CancelGuard, StoreError};
 use crate::AppState;
 
@@ -481,6 +481,8 @@ pub struct ItemsQuery {
     pub format: Format,
     pub selection: Selection,
     pub crs: Crs,
+    /// `skipGeometry=true`: GeoJSON features with `"geometry": null` (JSON only).
+    pub geometry: Geometry,
     pub limit: Option<i64>,
     pub offset: i64,
 }
@@ -489,7 +491,7 @@ fn parse_items(c: &Collection, raw: Option<String>, headers: &HeaderMap) -> ApiR
     let p = Params::parse(raw, &|k: &str| {
         matches!(
             k,
-            "f" | "bbox" | "bbox-crs" | "datetime" | "limit" | "offset" | "crs"
+            "f" | "bbox" | "bbox-crs" | "datetime" | "limit" | "offset" | "crs" | "skipGeometry"
         ) || c.filter(k).is_some()
     })?;
     let format = p.format(headers, true)?;
@@ -509,6 +511,7 @@ fn parse_items(c: &Collection, raw: Option<String>, headers: &HeaderMap) -> ApiR
         v => Some(parse_int(v, "limit", DEFAULT_LIMIT, MAX_LIMIT)?),
     };
     let offset = parse_int(p.get("offset"), "offset", 0, i64::from(i32::MAX))?;
+    let geometry = parse_skip_geometry(p.get("skipGeometry"), format)?;
     let mut filters = Vec::new();
     for f in c.filters {
         if let Some(v) = p.get(f.name) {
@@ -530,8 +533,38 @@ fn parse_items(c: &Collection, raw: Option<String>, headers: &HeaderMap) -> ApiR
             filters,
         },
         crs,
+        geometry,
         limit,
         offset,
+    })
+}
+
+/// `skipGeometry` (not in OGC API Features Part 1; pg_featureserv and tipg have it): `true`
+/// sends every feature with `"geometry": null`, for clients that draw from the vector tiles and
+/// want only the properties. GeoJSON pages only: an export or an HTML page without geometry
+/// would be a different thing under the same name.
+fn parse_skip_geometry(value: Option<&str>, format: Format) -> ApiResult<Geometry> {
+    let skip = match value {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            let shown: String = other.chars().take(20).collect();
+            return Err(bad(
+                format!("skipGeometry='{shown}' tidak valid: gunakan true atau false."),
+                format!("skipGeometry='{shown}' is invalid: use true or false."),
+            ));
+        }
+    };
+    if skip && format != Format::Json {
+        return Err(bad(
+            "skipGeometry=true hanya berlaku untuk GeoJSON (f=json).".into(),
+            "skipGeometry=true applies only to GeoJSON (f=json).".into(),
+        ));
+    }
+    Ok(if skip {
+        Geometry::Skipped
+    } else {
+        Geometry::Included
     })
 }
 
@@ -565,9 +598,17 @@ async fn items(
             let client = super::read_conn(&state).await?;
             let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
             let matched = features::count(&client, &c, &q.selection).await?;
-            let mut rows = features::page(&client, &c, &q.selection, q.crs, limit, q.offset)
-                .await?
-                .boxed();
+            let mut rows = features::page(
+                &client,
+                &c,
+                &q.selection,
+                q.crs,
+                q.geometry,
+                limit,
+                q.offset,
+            )
+            .await?
+            .boxed();
             let mut feats = Vec::new();
             while let Some(row) = rows.next().await {
                 let row = row.map_err(|e| StoreError::Postgres {
@@ -596,7 +637,7 @@ async fn items(
     let guard = CancelGuard::new(super::read_conn(&state).await?);
     let client = guard.client()?;
     let matched = features::count(client, &c, &q.selection).await?;
-    let rows = features::page(client, &c, &q.selection, q.crs, limit, q.offset).await?;
+    let rows = features::page(client, &c, &q.selection, q.crs, q.geometry, limit, q.offset).await?;
 
     let raw_pairs = pairs(&raw);
     let mut links = vec![

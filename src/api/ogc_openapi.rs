@@ -75,6 +75,9 @@ fn items_path(c: &Collection) -> Value {
         json!({ "name": "offset", "in": "query", "required": false, "style": "form", "explode": false,
                 "schema": { "type": "integer", "minimum": 0, "default": 0 } }),
         crs_param("crs"),
+        json!({ "name": "skipGeometry", "in": "query", "required": false, "style": "form", "explode": false,
+                "description": "true: every feature with \"geometry\": null (GeoJSON only; not in OGC API Features Part 1, as in pg_featureserv and tipg).",
+                "schema": { "type": "boolean", "default": false } }),
         f_param(&["json", "html", "csv", "gpkg", "shp"]),
     ];
     params.extend(c.filters.iter().map(filter_param));

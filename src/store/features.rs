@@ -123,15 +123,30 @@ fn geometry_sql(c: &Collection, crs: Crs) -> String {
     g
 }
 
+/// Whether a page's features carry their geometry, or `null` in its place (RFC 7946 allows an
+/// unlocated Feature): a client that draws from the vector tiles and only wants the properties
+/// (`skipGeometry=true`) then moves a fraction of the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Geometry {
+    Included,
+    Skipped,
+}
+
 /// One GeoJSON Feature per row, written by PostGIS.
-fn feature_sql(c: &Collection, crs: Crs) -> String {
+fn feature_sql(c: &Collection, crs: Crs, geometry: Geometry) -> String {
+    let geom = match geometry {
+        Geometry::Included => format!(
+            "ST_AsGeoJSON({}, {}, 0)::json",
+            geometry_sql(c, crs),
+            crs.decimals
+        ),
+        Geometry::Skipped => "NULL::json".to_owned(),
+    };
     format!(
         "json_build_object('type', 'Feature', 'id', s.{id}, \
-         'geometry', ST_AsGeoJSON({geom}, {dec}, 0)::json, \
+         'geometry', {geom}, \
          'properties', {props})::text",
         id = ident(c.id_column),
-        geom = geometry_sql(c, crs),
-        dec = crs.decimals,
         props = properties_json(c),
     )
 }
@@ -157,6 +172,7 @@ pub async fn page(
     c: &Collection,
     sel: &Selection,
     crs: Crs,
+    geometry: Geometry,
     limit: i64,
     offset: i64,
 ) -> Result<RowStream, StoreError> {
@@ -165,7 +181,7 @@ pub async fn page(
     let off = q.bind(Box::new(offset));
     let sql = format!(
         "SELECT {feature} FROM ({src}) s {where_} ORDER BY s.{id} LIMIT {lim} OFFSET {off}",
-        feature = feature_sql(c, crs),
+        feature = feature_sql(c, crs, geometry),
         src = c.source_sql,
         where_ = q.where_clause(),
         id = ident(c.id_column),
@@ -185,7 +201,7 @@ pub async fn one(
 ) -> Result<Option<String>, StoreError> {
     let sql = format!(
         "SELECT {feature} FROM ({src}) s WHERE s.{id} = $1",
-        feature = feature_sql(c, crs),
+        feature = feature_sql(c, crs, Geometry::Included),
         src = c.source_sql,
         id = ident(c.id_column),
     );

@@ -250,6 +250,77 @@ async fn items_filter_page_and_link_absolutely() {
     }
 }
 
+/// `skipGeometry=true`: the same features, properties and links, each with `"geometry": null`
+/// (valid GeoJSON), a fraction of the bytes; the next page keeps the parameter.
+#[tokio::test]
+async fn skip_geometry_sends_properties_only() {
+    let app = spawn_app(true).await;
+    let full_path = "/ogc/collections/kelurahan/items?limit=100";
+    let res = app.http.get(app.url(full_path)).send().await.expect("full");
+    assert_eq!(res.status(), 200);
+    let full_text = res.text().await.expect("full body");
+    let full: Value = serde_json::from_str(&full_text).expect("full json");
+    let res = app
+        .http
+        .get(app.url(&format!("{full_path}&skipGeometry=true")))
+        .send()
+        .await
+        .expect("skipped");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/geo+json");
+    let bare_text = res.text().await.expect("bare body");
+    let bare: Value = serde_json::from_str(&bare_text).expect("bare json");
+    assert_eq!(bare["type"], "FeatureCollection");
+    assert_eq!(bare["numberMatched"], 151);
+    assert_eq!(bare["numberReturned"], 100);
+    let (fs, bs) = (
+        full["features"].as_array().expect("features"),
+        bare["features"].as_array().expect("features"),
+    );
+    assert_eq!(fs.len(), bs.len());
+    for (f, b) in fs.iter().zip(bs) {
+        assert_eq!(b["type"], "Feature");
+        assert!(b.as_object().expect("feature").contains_key("geometry"));
+        assert!(b["geometry"].is_null(), "{b}");
+        assert!(
+            f["geometry"]["type"].is_string(),
+            "the full page has geometry"
+        );
+        assert_eq!(f["id"], b["id"]);
+        assert_eq!(f["properties"], b["properties"]);
+    }
+    assert!(
+        bare_text.len() * 2 < full_text.len(),
+        "properties only: {} bytes against {}",
+        bare_text.len(),
+        full_text.len()
+    );
+    let next = bare["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .and_then(|l| l["href"].as_str())
+        .expect("next link");
+    assert!(next.contains("skipGeometry=true"), "{next}");
+    let page: Value = app
+        .http
+        .get(next)
+        .send()
+        .await
+        .expect("next")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["numberReturned"], 51);
+    assert!(page["features"][0]["geometry"].is_null());
+    // `false` is the default, and the OpenAPI document names the parameter.
+    let (_, _, same) = get_json(&app, &format!("{full_path}&skipGeometry=false")).await;
+    assert_eq!(same["features"], full["features"]);
+    let (_, _, api) = get_json(&app, "/ogc/api").await;
+    assert!(api.to_string().contains("skipGeometry"));
+}
+
 #[tokio::test]
 async fn datetime_and_crs() {
     let app = spawn_app(true).await;
@@ -350,6 +421,15 @@ async fn bad_input_gets_problem_json_in_both_languages() {
         ("/ogc/collections/proposals/items?foo=bar", 400),
         ("/ogc/collections/proposals/items?f=xml", 400),
         ("/ogc/collections/proposals/items?limit=5&limit=6", 400),
+        ("/ogc/collections/kelurahan/items?skipGeometry=yes", 400),
+        (
+            "/ogc/collections/kelurahan/items?skipGeometry=true&f=csv",
+            400,
+        ),
+        (
+            "/ogc/collections/kelurahan/items?skipGeometry=true&f=html",
+            400,
+        ),
         ("/ogc/collections?bbox=1,2,3,4", 400),
         ("/ogc/collections/nothing", 404),
         ("/ogc/collections/nothing/items", 404),

@@ -71,3 +71,101 @@ async fn manifest_and_service_worker_are_served_for_installing() {
         "sw.js names {asset_dir}"
     );
 }
+
+/// MapLibre's worker as a delta against MapLibre's main module (RFC 9842, `dcz`): the main
+/// module is offered as a dictionary for the worker's path; a request naming its SHA-256 gets
+/// the delta, which zstd decodes with that module into the very worker; any other request gets
+/// the worker as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn maplibre_worker_goes_as_a_delta_against_the_main_module() {
+    use base64::Engine;
+    use sha2::Digest;
+    use std::io::Write;
+
+    let app = spawn_app(false).await;
+    let index = app.http.get(app.url("/")).send().await.unwrap();
+    let index = index.text().await.unwrap();
+    let dir = index
+        .split('"')
+        .find(|s| s.starts_with("a/") && s.ends_with("/js/main.js"))
+        .expect("index.html loads main.js")
+        .trim_end_matches("/js/main.js")
+        .to_owned();
+    let main = app
+        .http
+        .get(app.url(&format!("/{dir}/vendor/maplibre-gl.mjs")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(main.status(), 200);
+    let offer = main.headers()["use-as-dictionary"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        offer.contains(r#"match="/a/*/vendor/maplibre-gl-worker.mjs""#) && offer.contains("worker"),
+        "{offer}"
+    );
+    let main = main.bytes().await.unwrap();
+    let hash = sha2::Sha256::digest(&main);
+    let worker_url = app.url(&format!("/{dir}/vendor/maplibre-gl-worker.mjs?v=1"));
+    let plain = app.http.get(&worker_url).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+
+    let ask = |hash: Vec<u8>, accept: &'static str| {
+        app.http
+            .get(&worker_url)
+            .header("accept-encoding", accept)
+            .header(
+                "available-dictionary",
+                format!(
+                    ":{}:",
+                    base64::engine::general_purpose::STANDARD.encode(hash)
+                ),
+            )
+            .send()
+    };
+    let res = ask(hash.to_vec(), "gzip, br, zstd, dcb, dcz")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "dcz");
+    assert!(res.headers()["vary"]
+        .to_str()
+        .unwrap()
+        .contains("available-dictionary"));
+    let delta = res.bytes().await.unwrap();
+    assert_eq!(delta[..8], [0x5e, 0x2a, 0x4d, 0x18, 0x20, 0x00, 0x00, 0x00]);
+    assert_eq!(delta[8..40], hash[..]);
+    assert!(
+        delta.len() * 10 < plain.len(),
+        "a delta of {} bytes for a worker of {}",
+        delta.len(),
+        plain.len()
+    );
+    // zstd with the main module as its raw dictionary gives back the worker, byte for byte.
+    let mut dict = tempfile::NamedTempFile::new().unwrap();
+    dict.write_all(&main).unwrap();
+    let mut zstd = std::process::Command::new("zstd")
+        .args(["-q", "-d", "-c", "-D"])
+        .arg(dict.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("zstd (the build makes the delta with it)");
+    zstd.stdin.take().unwrap().write_all(&delta[40..]).unwrap();
+    let out = zstd.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout == plain[..], "the delta decodes to the worker");
+
+    // Another dictionary (another build's main module), or no `dcz`: the worker as before.
+    let res = ask(vec![7; 32], "br, dcz").await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert!(res.headers()["vary"]
+        .to_str()
+        .unwrap()
+        .contains("available-dictionary"));
+    let res = ask(hash.to_vec(), "gzip, br").await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+}

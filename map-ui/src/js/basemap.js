@@ -10,7 +10,8 @@ let protocol = null;
 
 async function serverConfig() {
   try {
-    const r = await fetch('/config.json', { cache: 'no-cache' });
+    // Preloaded by index.html; the server marks it no-cache, so it is never stale.
+    const r = await fetch('/config.json');
     return r.ok ? await r.json() : {};
   } catch {
     return {};

@@ -1,17 +1,23 @@
 // The app shell: language, account, navigation between views, the map and the legend.
+// On a phone's first visit every byte before the first render counts (docs/map.md, "Data on a
+// phone"): the shell does not wait for MapLibre (map.js and MapLibre load while the language and
+// the account are read), and each view's module loads when the view is first shown.
 import { apply, initialLanguage, language, onLanguage, setLanguage, t, label } from './i18n.js';
 import { get, post, setCsrf } from './api.js';
-import { createMap } from './map.js';
 import { renderLegend } from './legend.js';
 import { clear, h } from './dom.js';
-import coverage from './views/coverage.js';
-import proposals from './views/proposals.js';
-import budget from './views/budget.js';
-import moderation from './views/moderation.js';
-import partners from './views/partners.js';
-import { registerServiceWorker, sendOutbox } from './pwa.js';
 
-const VIEWS = [coverage, proposals, budget, moderation, partners];
+// Started at once (index.html preloads both it and MapLibre), awaited when the map is made.
+const mapModule = import('./map.js');
+
+/** The views: what the navigation needs now, the module when the view is shown. */
+const VIEWS = [
+  { id: 'cakupan', title: 'nav.coverage', load: () => import('./views/coverage.js') },
+  { id: 'usulan', title: 'nav.proposals', load: () => import('./views/proposals.js') },
+  { id: 'anggaran', title: 'nav.budget', roles: ['official'], load: () => import('./views/budget.js') },
+  { id: 'moderasi', title: 'nav.moderation', roles: ['moderator'], load: () => import('./views/moderation.js') },
+  { id: 'mitra', title: 'nav.partners', roles: ['mitra', 'planner'], load: () => import('./views/partners.js') },
+];
 const $ = (s) => document.querySelector(s);
 
 const app = {
@@ -79,10 +85,16 @@ function renderNav() {
 }
 
 // A route is a view id, optionally with an argument: `#usulan/KODE` opens a tracking page.
+let showing = 0;
 async function show(route, force) {
   const [id, ...rest] = (route || '').split('/');
-  app.routeArg = rest.length ? decodeURIComponent(rest.join('/')) : null;
-  const next = VIEWS.find((v) => v.id === id && (!v.roles || app.hasRole(...v.roles)) && app.available[v.id] !== false) || VIEWS[0];
+  const routeArg = rest.length ? decodeURIComponent(rest.join('/')) : null;
+  const meta = VIEWS.find((v) => v.id === id && (!v.roles || app.hasRole(...v.roles)) && app.available[v.id] !== false) || VIEWS[0];
+  const turn = ++showing;
+  const next = (await meta.load()).default;
+  // A later navigation while this module loaded wins.
+  if (turn !== showing) return;
+  app.routeArg = routeArg;
   if (app.view === next && !force && !app.routeArg) return;
   if (app.view?.unmount) app.view.unmount(app);
   app.view = next;
@@ -159,9 +171,19 @@ async function start() {
     if (app.view) app.rerender();
   });
   wireAuth();
-  // The map starts at once; the account is asked for meanwhile.
-  const t0 = performance.now();
-  const mapReady = createMap($('#map'));
+  // The map starts as soon as MapLibre is here; the account is asked for meanwhile, and the
+  // first view's module fetched.
+  let t0 = performance.now();
+  const mapReady = mapModule.then(({ createMap }) => {
+    t0 = performance.now();
+    return createMap($('#map'));
+  }).then((map) => {
+    // Drawn: the first time every tile on screen has loaded (or failed). What is not needed for
+    // the first screen (the panel's data, the service worker) waits for it.
+    app.drawn = new Promise((r) => map.once('idle', r));
+    return map;
+  });
+  VIEWS.find((v) => v.id === location.hash.slice(1).split('/')[0])?.load().catch(() => null);
   await loadUser();
   try {
     app.map = await mapReady;
@@ -188,8 +210,10 @@ async function start() {
   apply(document);
   await show(location.hash.slice(1) || 'cakupan');
   document.body.dataset.ready = '1';
-  // Installable and offline: the service worker, and the outbox sent now and whenever the
-  // connection returns.
+  // Installable and offline, once the map has drawn: the service worker, and the outbox sent
+  // now and whenever the connection returns.
+  await app.drawn;
+  const { registerServiceWorker, sendOutbox } = await import('./pwa.js');
   registerServiceWorker();
   sendOutbox();
   window.addEventListener('online', () => sendOutbox());

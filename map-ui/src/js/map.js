@@ -1,4 +1,4 @@
-// The map: one MapLibre instance, our vector tiles (/tiles/sigap) as the only required source,
+// The map: one MapLibre instance, our vector tiles (/tiles/{layer}) as the only required sources,
 // a basemap under them (basemap.js: what the server's /config.json or ?basemap=… names), and the
 // always-visible legend.
 import * as maplibregl from '../vendor/maplibre-gl.mjs';
@@ -22,44 +22,70 @@ function facilityColour() {
   return e;
 }
 
-async function tileSource() {
+// One vector source per layer (/tiles/{layer}/…), not the combined /tiles/sigap tiles: MapLibre
+// asks only for the tiles of sources with a visible layer, so the first screen moves the
+// kelurahan, kecamatan and coverage tiles (about 30 KB on a phone) and not the proposals,
+// facilities and gap layers hidden under them (about 80 KB more).
+const TILE_LAYERS = ['kelurahan', 'kecamatan', 'coverage', 'gap_kelurahan', 'gap_cells', 'facilities', 'proposals'];
+
+function tileUrl(layer, version) {
+  // Absolute (the workers need it), and our own template so refresh() can add a version.
+  return `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt${version ? `?v=${version}` : ''}`;
+}
+
+async function tileSources() {
+  // The combined TileJSON (preloaded by index.html) gives the zooms, bounds and credits of all.
   const tj = await fetch('/tiles/sigap.json').then((r) => (r.ok ? r.json() : null)).catch(() => null);
-  const origin = location.origin;
-  const src = {
-    type: 'vector',
-    // Our own template (absolute, as the workers need) so refresh() can add a version
-    // parameter when proposals change status.
-    tiles: [`${origin}/tiles/sigap/{z}/{x}/{y}.mvt`],
-    minzoom: tj?.minzoom ?? 0,
-    // Beyond z16 MapLibre over-zooms the z16 tiles: no need to ask the server for deeper ones.
-    maxzoom: Math.min(tj?.maxzoom ?? 14, 16),
-  };
-  if (Array.isArray(tj?.bounds)) src.bounds = tj.bounds;
+  const sources = {};
+  for (const layer of TILE_LAYERS) {
+    const src = {
+      type: 'vector',
+      tiles: [tileUrl(layer)],
+      minzoom: tj?.minzoom ?? 0,
+      // Beyond z16 MapLibre over-zooms the z16 tiles: no need to ask the server for deeper ones.
+      maxzoom: Math.min(tj?.maxzoom ?? 14, 16),
+    };
+    if (Array.isArray(tj?.bounds)) src.bounds = tj.bounds;
+    sources[layer] = src;
+  }
   // Where the data comes from and its licences (boundaries, OpenStreetMap facilities): the
-  // attribution control shows it.
-  if (tj?.attribution) src.attribution = tj.attribution;
-  return { src, tj };
+  // attribution control shows it, from the kelurahan source that is always drawn.
+  if (tj?.attribution) sources.kelurahan.attribution = tj.attribution;
+  return { sources, tj };
+}
+
+/** The coverage layers' filter: areas active on `s.date`, of a program and partner type if given. */
+export function coverageFilter(s) {
+  const f = ['all',
+    ['<=', ['to-string', ['coalesce', ['get', 'valid_from'], '']], s.date],
+    ['>=', ['to-string', ['coalesce', ['get', 'valid_to'], '9999-12-31']], s.date]];
+  if (s.programType) f.push(['==', ['get', 'program_type'], s.programType]);
+  if (s.partnerType) f.push(['==', ['get', 'partner_type'], s.partnerType]);
+  return f;
 }
 
 export async function createMap(container) {
-  const [{ src, tj }, base] = await Promise.all([tileSource(), loadBasemap(maplibregl)]);
-  const sources = { sigap: src, pins: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } } };
+  const [{ sources: ours, tj }, base] = await Promise.all([tileSources(), loadBasemap(maplibregl)]);
+  const sources = { ...ours, pins: { type: 'geojson', data: { type: 'FeatureCollection', features: [] } } };
   const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#f2efe9' } }];
   // The basemap goes first: every SIGAP layer draws over it.
   Object.assign(sources, base.sources);
   layers.push(...base.layers);
-  const S = { source: 'sigap' };
+  const S = (layer) => ({ source: layer, 'source-layer': layer });
+  const activeToday = coverageFilter({ date: new Date().toISOString().slice(0, 10) });
   layers.push(
-    { id: 'kel-fill', type: 'fill', ...S, 'source-layer': 'kelurahan', paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
-    { id: 'gap-fill', type: 'fill', ...S, 'source-layer': 'gap_kelurahan', layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
-    { id: 'gap-cells', type: 'fill', ...S, 'source-layer': 'gap_cells', layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.6, 'fill-outline-color': '#ffffff' } },
-    { id: 'coverage-fill', type: 'fill', ...S, 'source-layer': 'coverage', paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.18 } },
-    { id: 'coverage-line', type: 'line', ...S, 'source-layer': 'coverage', paint: { 'line-color': '#ffffff', 'line-width': 1.2, 'line-dasharray': [2, 1] } },
-    { id: 'kel-line', type: 'line', ...S, 'source-layer': 'kelurahan', paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } },
-    { id: 'kec-line', type: 'line', ...S, 'source-layer': 'kecamatan', paint: { 'line-color': '#222222', 'line-width': 1.8 } },
-    { id: 'kel-selected', type: 'line', ...S, 'source-layer': 'kelurahan', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#ff2d55', 'line-width': 3 } },
-    { id: 'facilities', type: 'circle', ...S, 'source-layer': 'facilities', layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 6], 'circle-color': facilityColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
-    { id: 'proposals', type: 'circle', ...S, 'source-layer': 'proposals', layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 15, 7], 'circle-color': statusColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
+    { id: 'kel-fill', type: 'fill', ...S('kelurahan'), paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
+    { id: 'gap-fill', type: 'fill', ...S('gap_kelurahan'), layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } },
+    { id: 'gap-cells', type: 'fill', ...S('gap_cells'), layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.6, 'fill-outline-color': '#ffffff' } },
+    // The coverage view's first filter (active today) and visibility from the start: changing a
+    // layer after its tiles were asked for has them parsed a second time, on the first screen.
+    { id: 'coverage-fill', type: 'fill', ...S('coverage'), filter: activeToday, layout: { visibility: 'visible' }, paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.18 } },
+    { id: 'coverage-line', type: 'line', ...S('coverage'), filter: activeToday, layout: { visibility: 'visible' }, paint: { 'line-color': '#ffffff', 'line-width': 1.2, 'line-dasharray': [2, 1] } },
+    { id: 'kel-line', type: 'line', ...S('kelurahan'), paint: { 'line-color': '#ffffff', 'line-width': 0.6, 'line-opacity': 0.8 } },
+    { id: 'kec-line', type: 'line', ...S('kecamatan'), paint: { 'line-color': '#222222', 'line-width': 1.8 } },
+    { id: 'kel-selected', type: 'line', ...S('kelurahan'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#ff2d55', 'line-width': 3 } },
+    { id: 'facilities', type: 'circle', ...S('facilities'), layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 11, 2.5, 16, 6], 'circle-color': facilityColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
+    { id: 'proposals', type: 'circle', ...S('proposals'), layout: { visibility: 'none' }, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 15, 7], 'circle-color': statusColour(), 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 1 } },
     { id: 'pins', type: 'circle', source: 'pins', paint: { 'circle-radius': ['coalesce', ['get', 'radius'], 9], 'circle-color': ['coalesce', ['get', 'colour'], '#ff2d55'], 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 3 } },
   );
   const opts = {
@@ -89,7 +115,7 @@ export async function createMap(container) {
   let version = 0;
   map.sigapRefresh = () => {
     version += 1;
-    map.getSource('sigap').setTiles([`${location.origin}/tiles/sigap/{z}/{x}/{y}.mvt?v=${version}`]);
+    for (const layer of TILE_LAYERS) map.getSource(layer).setTiles([tileUrl(layer, version)]);
   };
   // Views other than the coverage map draw kelurahan in one quiet colour, so the legend holds.
   map.neutral = () => {

@@ -4,20 +4,47 @@ import { get, ogcItems } from '../api.js';
 import { field, h, fill, add } from '../dom.js';
 import { fmtDate, fmtIdr, fmtNum, has, label, t } from '../i18n.js';
 import { bbox, intersects } from '../geo.js';
+import { coverageFilter } from '../map.js';
 import { CIVIDIS, FACILITY_COLOURS, NO_DATA, VIRIDIS, quantileBreaks, stepClasses, stepExpression } from '../scales.js';
 
 const PROGRAM_TYPES = ['pelatihan_pertanian', 'pelatihan_kerja', 'ukm', 'infrastruktur', 'pendampingan', 'lainnya'];
 const PARTNER_TYPES = ['pemerintah', 'lsm', 'swasta', 'komunitas'];
 const DAY_MS = 86400000;
 
-// Data shared across mounts (fetched once per page load).
+// Data shared across mounts (fetched once per page load). The map draws from the vector tiles,
+// so the panel asks only for the properties (skipGeometry); a kelurahan's shape and the
+// coverage around it are fetched when it is chosen.
 const cache = { kel: null, gap: null, cov: null, cells: null };
 // What the planner chose, kept across view switches and language changes.
 const state = { metric: 'low_income', programType: '', partnerType: '', date: new Date().toISOString().slice(0, 10), showCoverage: true, showCells: false, showProposals: false, showFacilities: false, selected: null };
 
 async function load(name, collection) {
-  if (!cache[name]) cache[name] = ogcItems(collection).catch(() => []);
+  if (!cache[name]) cache[name] = ogcItems(collection, { skipGeometry: 'true' }).catch(() => []);
   return cache[name];
+}
+
+const shapes = new Map();
+/** One kelurahan's geometry (GeoJSON), or null. */
+function kelurahanShape(code) {
+  if (!shapes.has(code)) {
+    shapes.set(code, get(`/ogc/collections/kelurahan/items/${encodeURIComponent(code)}?f=json`).then((f) => f?.geometry ?? null).catch(() => {
+      shapes.delete(code);
+      return null;
+    }));
+  }
+  return shapes.get(code);
+}
+
+const around = new Map();
+/** Coverage areas (with their geometry) that meet the box `b` of kelurahan `code`. */
+function coverageAround(code, b) {
+  if (!around.has(code)) {
+    around.set(code, ogcItems('coverage', { bbox: b.map((n) => n.toFixed(6)).join(',') }).catch(() => {
+      around.delete(code);
+      return [];
+    }));
+  }
+  return around.get(code);
 }
 
 /** The gap run's property names are the server's; find the ones we draw by their meaning. */
@@ -34,14 +61,6 @@ function isoDay(ms) {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-export function coverageFilter(s) {
-  const f = ['all',
-    ['<=', ['to-string', ['coalesce', ['get', 'valid_from'], '']], s.date],
-    ['>=', ['to-string', ['coalesce', ['get', 'valid_to'], '9999-12-31']], s.date]];
-  if (s.programType) f.push(['==', ['get', 'program_type'], s.programType]);
-  if (s.partnerType) f.push(['==', ['get', 'partner_type'], s.partnerType]);
-  return f;
-}
 
 function activeOn(p, s) {
   const from = String(p.valid_from ?? '').slice(0, 10);
@@ -108,59 +127,76 @@ export default {
       detail,
     );
 
-    const [kel, gap, cov] = await Promise.all([load('kel', 'kelurahan'), load('gap', 'gap_kelurahan'), load('cov', 'coverage')]);
-    const covKey = gapKey(gap, /^covered_fraction$/, /^coverage_pct$/, /cover.*(pct|percent|fraction)/);
-    // Fractions (0–1) are drawn and shown as percentages.
-    const covFactor = covKey && /fraction/.test(covKey) ? 100 : 1;
-    const scoreKey = gapKey(gap, /^gap_score$/, /^score$/, /gap.*score/);
-    if (gap.length === 0) note.textContent = t('cov.no_gap_run');
-    // The live run the map shows, its date and when it last took in a change, so nobody mistakes
-    // an old picture for today's. When the server has a newer live run, redraw with it.
-    const shownRun = await get('/api/analysis/gap/latest').catch(() => null);
-    if (gap.length > 0) {
-      const asOf = gap.map((f) => f.properties.as_of).filter(Boolean).sort().pop();
-      const at = shownRun?.created_at ? new Date(shownRun.created_at) : null;
-      const time = at ? at.toLocaleTimeString(document.documentElement.lang === 'en' ? 'en-GB' : 'id-ID', { hour: '2-digit', minute: '2-digit' }) : '';
-      if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf), time });
-    }
-    // The server announces each new live run (server-sent events), so a change shows within
-    // seconds; a slow look every minute covers a proxy that drops the stream.
-    // The view may have been left while its layers loaded: then it must not listen, nor redraw
-    // whichever view is showing now.
-    if (!mounted) return;
-    const redrawFor = (now) => {
-      if (!mounted || !now?.id || now.id === shownRun?.id) return;
-      cache.gap = null;
-      cache.cells = null;
-      map.sigapRefresh();
-      app.rerender();
-    };
-    if ('EventSource' in window) {
-      events = new EventSource('/api/analysis/gap/live/events');
-      events.addEventListener('run', (e) => redrawFor(JSON.parse(e.data)));
-    }
-    watch = setInterval(async () => redrawFor(await get('/api/analysis/gap/latest').catch(() => null)), 60000);
-
-    // The slider runs from the earliest program start to the latest end (or today).
-    const starts = cov.map((f) => Date.parse(f.properties.valid_from)).filter(Number.isFinite);
-    const ends = cov.map((f) => Date.parse(f.properties.valid_to)).filter(Number.isFinite);
+    // Until the panel's data is here (asked after the map's first render, so that it does not
+    // compete with the first screen's tiles on a slow connection), the kelurahan stay grey.
+    let kel = [];
+    let gap = [];
+    let cov = [];
+    let covKey = null;
+    let covFactor = 1;
+    let scoreKey = null;
+    let lowIncome = [];
+    let scores = [];
     const today = Date.parse(new Date().toISOString().slice(0, 10));
-    const min = starts.length ? Math.min(...starts) : today - 365 * DAY_MS;
-    const max = Math.max(today, ...ends);
-    slider.max = String(Math.round((max - min) / DAY_MS));
+    let min = today - 365 * DAY_MS;
     const setSlider = () => {
       slider.value = String(Math.round((Date.parse(state.date) - min) / DAY_MS));
       dateOut.textContent = fmtDate(state.date);
       slider.setAttribute('aria-valuetext', fmtDate(state.date));
     };
-    setSlider();
+    note.textContent = t('common.loading');
 
-    for (const f of [...kel].sort((a, b) => String(a.properties.name).localeCompare(String(b.properties.name)))) {
-      kelSel.append(h('option', { value: f.properties.code }, `${f.properties.name} (${f.properties.kecamatan_name ?? ''})`));
+    async function loadData() {
+      await app.drawn;
+      if (!mounted) return;
+      [kel, gap, cov] = await Promise.all([load('kel', 'kelurahan'), load('gap', 'gap_kelurahan'), load('cov', 'coverage')]);
+      covKey = gapKey(gap, /^covered_fraction$/, /^coverage_pct$/, /cover.*(pct|percent|fraction)/);
+      // Fractions (0–1) are drawn and shown as percentages.
+      covFactor = covKey && /fraction/.test(covKey) ? 100 : 1;
+      scoreKey = gapKey(gap, /^gap_score$/, /^score$/, /gap.*score/);
+      note.textContent = gap.length === 0 ? t('cov.no_gap_run') : '';
+      // The live run the map shows, its date and when it last took in a change, so nobody
+      // mistakes an old picture for today's. When the server has a newer live run, redraw with it.
+      const shownRun = await get('/api/analysis/gap/latest').catch(() => null);
+      // The view may have been left while its data loaded: then it must not listen, nor redraw
+      // whichever view is showing now.
+      if (!mounted) return;
+      if (gap.length > 0) {
+        const asOf = gap.map((f) => f.properties.as_of).filter(Boolean).sort().pop();
+        const at = shownRun?.created_at ? new Date(shownRun.created_at) : null;
+        const time = at ? at.toLocaleTimeString(document.documentElement.lang === 'en' ? 'en-GB' : 'id-ID', { hour: '2-digit', minute: '2-digit' }) : '';
+        if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf), time });
+      }
+      // The server announces each new live run (server-sent events), so a change shows within
+      // seconds; a slow look every minute covers a proxy that drops the stream.
+      const redrawFor = (now) => {
+        if (!mounted || !now?.id || now.id === shownRun?.id) return;
+        cache.gap = null;
+        cache.cells = null;
+        map.sigapRefresh();
+        app.rerender();
+      };
+      if ('EventSource' in window) {
+        events = new EventSource('/api/analysis/gap/live/events');
+        events.addEventListener('run', (e) => redrawFor(JSON.parse(e.data)));
+      }
+      watch = setInterval(async () => redrawFor(await get('/api/analysis/gap/latest').catch(() => null)), 60000);
+
+      // The slider runs from the earliest program start to the latest end (or today).
+      const starts = cov.map((f) => Date.parse(f.properties.valid_from)).filter(Number.isFinite);
+      const ends = cov.map((f) => Date.parse(f.properties.valid_to)).filter(Number.isFinite);
+      if (starts.length) min = Math.min(...starts);
+      const max = Math.max(today, ...ends);
+      slider.max = String(Math.round((max - min) / DAY_MS));
+      setSlider();
+
+      for (const f of [...kel].sort((x, y) => String(x.properties.name).localeCompare(String(y.properties.name)))) {
+        kelSel.append(h('option', { value: f.properties.code }, `${f.properties.name} (${f.properties.kecamatan_name ?? ''})`));
+      }
+      lowIncome = kel.map((f) => Number(f.properties.low_income_households));
+      scores = gap.map((f) => Number(f.properties[scoreKey]));
+      restyle();
     }
-
-    const lowIncome = kel.map((f) => Number(f.properties.low_income_households));
-    const scores = gap.map((f) => Number(f.properties[scoreKey]));
 
     async function cellsStyle() {
       const cells = await load('cells', 'gap_cells');
@@ -176,7 +212,7 @@ export default {
       let colours = VIRIDIS;
       if (state.metric === 'low_income') {
         const br = quantileBreaks(lowIncome, 5);
-        map.setPaintProperty('kel-fill', 'fill-color', stepExpression('low_income_households', br, VIRIDIS));
+        map.setPaintProperty('kel-fill', 'fill-color', kel.length ? stepExpression('low_income_households', br, VIRIDIS) : NO_DATA);
         map.setLayoutProperty('gap-fill', 'visibility', 'none');
         const finite = lowIncome.filter(Number.isFinite);
         classes = finite.length ? stepClasses(br, VIRIDIS, Math.min(...finite), Math.max(...finite)) : [];
@@ -227,21 +263,31 @@ export default {
       state.selected = code;
       kelSel.value = code;
       map.setFilter('kel-selected', ['==', ['get', 'code'], code]);
+      await dataReady;
+      if (state.selected !== code || !mounted) return;
       const k = kel.find((f) => f.properties.code === code);
       if (!k) return;
-      if (fly) {
-        const b = bbox(k.geometry);
-        map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 14, duration: 600 });
-      }
+      // The shape (the list has none), then the programs whose areas reach it.
+      const shape = await kelurahanShape(code);
+      if (state.selected !== code || !mounted) return;
+      const b = shape ? bbox(shape) : null;
+      if (fly && b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 14, duration: 600 });
+      const near = b ? await coverageAround(code, b) : [];
+      if (state.selected !== code || !mounted) return;
       const p = k.properties;
       const g = gap.find((f) => (f.properties.code ?? f.properties.kelurahan_code ?? f.id) === code)?.properties;
-      const reaching = cov.filter((f) => activeOn(f.properties, state) && intersects(f.geometry, k.geometry));
+      const reaching = near.filter((f) => activeOn(f.properties, state) && intersects(f.geometry, shape));
       fill(detail, 
         h('h3', { tabindex: '-1', id: 'kel-title' }, t('kel.heading', { name: p.name })),
         h('p', { class: 'muted' }, `${t('kel.kecamatan')} ${p.kecamatan_name ?? ''} · ${t('kel.code')} ${p.code}`),
         // The printable profile for Musrenbang (server-rendered page and its PDF).
         h('p', {}, h('a', { href: `/profil/kelurahan/${encodeURIComponent(p.code)}`, target: '_blank', id: 'kel-profile' }, t('kel.profile')),
           ' · ', h('a', { href: `/profil/kelurahan/${encodeURIComponent(p.code)}.pdf`, target: '_blank' }, 'PDF')),
+        // Its residents' proposals as Atom feeds (new ones and status changes), no account needed.
+        h('p', { class: 'feeds' },
+          h('a', { href: `/feeds/kelurahan/${encodeURIComponent(p.code)}.atom`, type: 'application/atom+xml', id: 'kel-feed' }, t('feed.kelurahan', { name: p.name })),
+          p.kecamatan_code ? [' · ', h('a', { href: `/feeds/kecamatan/${encodeURIComponent(p.kecamatan_code)}.atom`, type: 'application/atom+xml', id: 'kec-feed' }, t('feed.kecamatan', { name: p.kecamatan_name ?? p.kecamatan_code }))] : null,
+          h('br'), h('small', { class: 'muted' }, t('feed.help'))),
         h('h3', {}, t('kel.indicators')),
         h('dl', { class: 'kv' },
           h('dt', {}, t('kel.population')), h('dd', {}, fmtNum(p.population)),
@@ -281,6 +327,8 @@ export default {
     });
     on('mouseenter', 'kel-fill', () => { map.getCanvas().style.cursor = 'pointer'; });
     on('mouseleave', 'kel-fill', () => { map.getCanvas().style.cursor = ''; });
+    const dataReady = loadData();
+    setSlider();
     restyle();
     // Exposed for tests and for the budget view, which reuses the lookup.
     app.showKelurahan = showKelurahan;

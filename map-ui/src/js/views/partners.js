@@ -301,7 +301,7 @@ export default {
     async function loadProgress(program) {
       clear(progress);
       if (!program) return;
-      if (!kelurahanList) kelurahanList = ogcItems('kelurahan').then((fs) => fs.map((f) => f.properties).sort((a, b) => a.code.localeCompare(b.code))).catch(() => []);
+      if (!kelurahanList) kelurahanList = ogcItems('kelurahan', { skipGeometry: 'true' }).then((fs) => fs.map((f) => f.properties).sort((a, b) => a.code.localeCompare(b.code))).catch(() => []);
       const kel = await kelurahanList;
       const num = (name, required) => h('input', { type: 'number', name, min: '0', step: '1', required, value: required ? '' : '0' });
       const kelSel = h('select', { name: 'kelurahan_code', required: true }, kel.map((k) => h('option', { value: k.code }, `${k.name} (${k.code})`)));

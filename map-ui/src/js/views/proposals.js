@@ -203,6 +203,12 @@ export default {
     async function track(code) {
       form.hidden = true;
       const p = await renderProposal(app, detail, { tracking: code });
+      if (p?.tracking_code) {
+        // Its whole public history as an Atom feed, for a feed reader instead of an email.
+        detail.append(h('p', { class: 'feeds' },
+          h('a', { href: `/feeds/usulan/${encodeURIComponent(p.tracking_code)}.atom`, type: 'application/atom+xml', id: 'proposal-feed' }, t('feed.proposal')),
+          h('br'), h('small', { class: 'muted' }, t('feed.help'))));
+      }
       if (p && !FINAL_STATUSES.includes(p.status)) detail.append(followForm(p.tracking_code));
       const at = lonLatOf(p);
       if (at) {
