@@ -293,6 +293,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // The only command without a database.
+    if let Command::Openapi = cli.command {
+        println!("{}", sigap::api::openapi::document_json());
+        return Ok(ExitCode::SUCCESS);
+    }
     let pool = store::pool(&cli.db)?;
     match cli.command {
         Command::Serve(cfg) => {
@@ -338,9 +343,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pool.close();
             tracing::info!("stopped");
         }
-        Command::Openapi => {
-            println!("{}", sigap::api::openapi::document_json());
-        }
+        Command::Openapi => unreachable!("answered above"),
         Command::Migrate { dir } => {
             let mut client = pool.get().await.context("cannot connect to the database")?;
             let report = store::migrate::run(&mut client, dir.as_deref()).await?;

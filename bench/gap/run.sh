@@ -54,6 +54,6 @@ if [[ "$what" == national-real ]]; then
         DATABASE_URL="dbname=$db" "$SIGAP" migrate
         psql -d "$db" -q -v scale="${SCALE:-1}" -f bench/gap/national_real.sql
     fi
-    echo "== Real national shape (514 kabupaten, 7 284 kecamatan, 83 246 desa on 1.9 million km², 99 500 coverage areas, 1 000 000 proposals) =="
+    echo "== Real national shape (514 kabupaten, 7 284 kecamatan, about 83 250 desa on 1.9 million km², about 99 500 coverage areas and 1 000 000 proposals) =="
     DATABASE_URL="dbname=$db" /usr/bin/time -f "bench process: %e s wall, max RSS %M KiB" "$BENCH" --as-of 2026-06-01 --naive-timeout-s "${NAIVE_TIMEOUT_S:-900}"
 fi

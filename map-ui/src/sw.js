@@ -72,7 +72,8 @@ self.addEventListener('fetch', (event) => {
   if (req.mode === 'navigate') return event.respondWith(page(req));
   // MapLibre's worker script stays with the browser's HTTP cache (immutable for a year): Chromium
   // keeps a worker script where a service worker's fetch does not find it, so caching it here
-  // would download its 119 KB a second time (measured by tests/data.test.mjs).
+  // would download it a second time, and as the full brotli copy (119 KB), not the 30 KB delta
+  // the browser gets by itself (Compression Dictionary Transport, src/api/static_files.rs).
   if (req.destination === 'worker') return;
   if (path.startsWith('/a/')) return event.respondWith(asset(req));
   if (path.startsWith('/tiles/') && /\.(mvt|pbf|png|jpg|webp)$/.test(path)) return event.respondWith(tile(req));
@@ -143,8 +144,19 @@ async function networkFirst(req, cacheName) {
     const res = await fetch(req);
     return cacheable(res) ? await store(cacheName, req, res) : res;
   } catch {
-    return (await caches.match(req, { cacheName })) || (await caches.match(req, { cacheName, ignoreSearch: true })) || offline();
+    return (await caches.match(req, { cacheName })) || (await sameShape(req, cacheName)) || offline();
   }
+}
+
+// Offline, another query of the same path will do (another bbox or page), but only one with the
+// same `skipGeometry`: a list without shapes must never stand in for shapes, nor the reverse.
+async function sameShape(req, cacheName) {
+  const skip = new URL(req.url).searchParams.get('skipGeometry') === 'true';
+  const cache = await caches.open(cacheName);
+  for (const key of await cache.keys(req, { ignoreSearch: true })) {
+    if ((new URL(key.url).searchParams.get('skipGeometry') === 'true') === skip) return cache.match(key);
+  }
+  return undefined;
 }
 
 // Tiles: the network's (they change when proposals and coverage change); offline, any version of

@@ -41,10 +41,10 @@ pub struct RunRequest {
     #[schema(format = Date)]
     pub as_of: Option<String>,
     /// Count only this type of program.
-    #[schema(schema_with = program_types)]
+    #[schema(schema_with = super::openapi::program_types)]
     pub program_type: Option<String>,
     /// Count only programs of this type of partner.
-    #[schema(schema_with = partner_types)]
+    #[schema(schema_with = super::openapi::partner_types)]
     pub partner_type: Option<String>,
     /// Hexagon cell size, metres.
     #[schema(minimum = 50, maximum = 50000)]
@@ -55,14 +55,6 @@ pub struct RunRequest {
     /// The score's weights, numbers `{share, density, demand, support}` (docs/gap-analysis.md).
     #[schema(value_type = Option<Object>)]
     pub weights: Option<Value>,
-}
-
-fn program_types() -> utoipa::openapi::Object {
-    super::openapi::vocab(ProgramType::ALL)
-}
-
-fn partner_types() -> utoipa::openapi::Object {
-    super::openapi::vocab(PartnerType::ALL)
 }
 
 impl RunRequest {
@@ -257,10 +249,10 @@ async fn compare_runs(
     Ok(Json(json!({ "a": q.a, "b": q.b, "changes": changes })))
 }
 
-/// `GET /api/analysis/gap/{id}/cells`: a run's cells with exact household figures, for planners,
-/// officials and admins (the public gap_cells layer withholds small counts).
-/// A run's hexagon cells with exact household figures (the public layer withholds small
-/// counts: docs/privacy.md).
+/// A run's hexagon cells with exact household figures.
+///
+/// For planners, officials and admins: the public `gap_cells` layer withholds small counts
+/// (docs/privacy.md).
 #[utoipa::path(get, path = "/api/analysis/gap/{id}/cells", tag = "analysis",
     params(("id" = i64, Path, description = "Run id")),
     security(("session" = ["planner", "official", "admin"]), ("bearer" = ["planner", "official", "admin"])),

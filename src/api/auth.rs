@@ -464,12 +464,9 @@ struct SessionDoc {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
-    /// Lowercase letters, digits, `.`, `_`, `-`, starting with a letter or digit.
-    #[schema(
-        min_length = 3,
-        max_length = 40,
-        pattern = "^[a-z0-9][a-z0-9._-]{2,39}$"
-    )]
+    /// 3–40 letters, digits, `.`, `_`, `-`, starting with a letter or digit; stored trimmed and
+    /// lowercased (`Budi` is `budi`).
+    #[schema(pattern = "^\\s*[A-Za-z0-9][A-Za-z0-9._-]{2,39}\\s*$")]
     username: String,
     #[schema(min_length = 8, max_length = 256)]
     password: String,
@@ -685,11 +682,9 @@ async fn create_token(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StaffBody {
-    #[schema(
-        min_length = 3,
-        max_length = 40,
-        pattern = "^[a-z0-9][a-z0-9._-]{2,39}$"
-    )]
+    /// 3–40 letters, digits, `.`, `_`, `-`, starting with a letter or digit; stored trimmed and
+    /// lowercased.
+    #[schema(pattern = "^\\s*[A-Za-z0-9][A-Za-z0-9._-]{2,39}\\s*$")]
     username: String,
     #[schema(schema_with = super::openapi::role_names)]
     role: Role,
@@ -714,8 +709,9 @@ fn check_role_area(role: Role, area: Option<String>) -> ApiResult<Option<String>
     Ok(area)
 }
 
-/// Admin: creates an account with a one-time password, shown once in the answer.
 /// An admin creates a staff or partner (`mitra`) account.
+///
+/// With a one-time password, shown once in the answer.
 #[utoipa::path(post, path = "/api/users", tag = "accounts",
     request_body = StaffBody,
     security(("session" = ["admin"], "csrf" = []), ("bearer" = ["admin"])),
@@ -765,8 +761,7 @@ struct RoleBody {
     partner_code: Option<String>,
 }
 
-/// Admin: changes an account's role and area.
-/// An admin changes an account's role.
+/// An admin changes an account's role and area.
 #[utoipa::path(put, path = "/api/users/{id}/role", tag = "accounts",
     params(("id" = i64, Path, description = "Account id")),
     request_body = RoleBody,
@@ -802,8 +797,7 @@ struct AuditQuery {
     before: Option<i64>,
 }
 
-/// Admin: the audit log, newest first.
-/// The audit log, newest first.
+/// The audit log, newest first (admins).
 #[utoipa::path(get, path = "/api/audit", tag = "accounts",
     params(("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "At most this many entries (default 100; clamped to 1–1000)"),
            ("before" = Option<i64>, Query, description = "Only entries with a smaller id (paging)")),

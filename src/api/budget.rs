@@ -411,8 +411,9 @@ async fn update(
     Ok(Json(json!(s)))
 }
 
-/// Solves a draft again against the current candidates (supports, statuses and gap runs move).
 /// Solves a scenario again against today's candidates (adopted: 409).
+///
+/// Supports, statuses and gap runs move, so a draft's answer can change.
 #[utoipa::path(post, path = "/api/budget/scenarios/{id}/solve", tag = "budget",
     params(("id" = i64, Path, description = "Scenario id")),
     security(("session" = ["official", "admin"], "csrf" = []), ("bearer" = ["official", "admin"])),
@@ -453,8 +454,7 @@ fn evaluation(s: &Scenario) -> ApiResult<Evaluation> {
     serde_json::from_value(result).map_err(ApiError::internal)
 }
 
-/// The scenario as JSON, or its result as `?f=csv` / `?f=xlsx`.
-/// A scenario, or its result as CSV or XLSX.
+/// A scenario, or its result as CSV or XLSX (`?f=csv` / `?f=xlsx`).
 #[utoipa::path(get, path = "/api/budget/scenarios/{id}", tag = "budget",
     params(("id" = i64, Path, description = "Scenario id"), ("f" = Option<String>, Query, description = "`json` (default), `csv` or `xlsx`")),
     security(("session" = ["official", "admin"]), ("bearer" = ["official", "admin"])),
@@ -505,12 +505,12 @@ async fn read(
     }
 }
 
-/// Adopts a solved draft: each funded proposal moves to `dianggarkan` through the proposal
-/// lifecycle (a `diverifikasi` one via `diprioritaskan`), each step checked, recorded as a
-/// proposal event and audited like any other status change; then the scenario is frozen. One
-/// transaction: all or nothing.
-/// Adopts a scenario: its funded proposals move to `dianggarkan` through the proposal
-/// lifecycle (adopted already: 409). Accepts an `Idempotency-Key`.
+/// Adopts a scenario: its funded proposals move to `dianggarkan` (adopted already: 409).
+///
+/// Each funded proposal moves through the proposal lifecycle (a `diverifikasi` one via
+/// `diprioritaskan`), each step checked, recorded as a proposal event and audited like any other
+/// status change; then the scenario is frozen. One transaction: all or nothing. Accepts an
+/// `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/budget/scenarios/{id}/adopt", tag = "budget",
     params(("id" = i64, Path, description = "Scenario id"), ("Idempotency-Key" = Option<String>, Header, description = "Retry key")),
     security(("session" = ["official", "admin"], "csrf" = []), ("bearer" = ["official", "admin"])),
@@ -599,9 +599,9 @@ struct CompareQuery {
     b: i64,
 }
 
-/// What changes between scenario A and B: parameters, totals, funded proposals, kecamatan
-/// spending and the equity distance.
 /// How two scenarios differ.
+///
+/// Parameters, totals, funded proposals, kecamatan spending and the equity distance.
 #[utoipa::path(get, path = "/api/budget/compare", tag = "budget",
     params(("a" = i64, Query, description = "A scenario id"), ("b" = i64, Query, description = "Another scenario id")),
     security(("session" = ["official", "admin"]), ("bearer" = ["official", "admin"])),

@@ -401,8 +401,7 @@ async fn update(
     Ok(Json(feature(&state, Some(&user), &code).await?))
 }
 
-/// Reviewers approve one coverage area of an approved program.
-/// Approves one coverage area (its program must be approved: else 409).
+/// A reviewer approves one coverage area (its program must be approved: else 409).
 #[utoipa::path(post, path = "/api/coverage/{code}/approve", tag = "partners",
     params(("code" = String, Path, description = "Coverage area code")),
     security(("session" = ["planner", "admin"], "csrf" = []), ("bearer" = ["planner", "admin"])),

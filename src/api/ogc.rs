@@ -640,6 +640,11 @@ async fn items(
     let rows = features::page(client, &c, &q.selection, q.crs, q.geometry, limit, q.offset).await?;
 
     let raw_pairs = pairs(&raw);
+    let without_skip_geometry: Vec<(String, String)> = raw_pairs
+        .iter()
+        .filter(|(k, _)| k != "skipGeometry")
+        .cloned()
+        .collect();
     let mut links = vec![
         link(
             page_href(&base, &c, &raw_pairs, q.offset),
@@ -648,7 +653,8 @@ async fn items(
             "This page",
         ),
         link(
-            page_href(&base, &c, &raw_pairs, q.offset).replace("f=json", "f=html"),
+            // HTML pages always show the geometry: `skipGeometry` is a JSON-only parameter.
+            page_href(&base, &c, &without_skip_geometry, q.offset).replace("f=json", "f=html"),
             "alternate",
             "text/html",
             "This page as HTML",

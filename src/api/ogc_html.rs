@@ -39,7 +39,8 @@ pub fn landing(base: &str, catalog: &Catalog) -> String {
         "<p>OGC API – Features · <a href=\"{b}/ogc?f=json\">JSON</a> · \
          <a href=\"{b}/ogc/api\">OpenAPI</a> · <a href=\"{b}/ogc/conformance?f=html\">Conformance</a> · \
          <a href=\"{b}/ogc/collections?f=html\">Koleksi / Collections</a> · \
-         <a href=\"{b}/api/openapi.json\">API JSON SIGAP (OpenAPI)</a></p><ul>"
+         <a href=\"{b}{api}\">API JSON SIGAP (OpenAPI)</a></p><ul>",
+        api = super::openapi::PATH
     );
     for c in &catalog.collections {
         body.push_str(&format!(

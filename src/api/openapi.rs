@@ -308,6 +308,14 @@ pub(super) fn role_names() -> utoipa::openapi::Object {
     vocab(&ids)
 }
 
+pub(super) fn program_types() -> utoipa::openapi::Object {
+    vocab(crate::domain::ProgramType::ALL)
+}
+
+pub(super) fn partner_types() -> utoipa::openapi::Object {
+    vocab(crate::domain::PartnerType::ALL)
+}
+
 pub(super) fn proposal_categories() -> utoipa::openapi::Object {
     vocab(crate::domain::ProposalCategory::ALL)
 }

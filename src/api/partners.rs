@@ -38,15 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 // the ones the handlers accept, and `openapi::real_answers_match_the_documented_schemas` checks
 // the answers against theirs.
 
-use super::openapi::vocab;
-
-fn partner_types() -> utoipa::openapi::Object {
-    vocab(PartnerType::ALL)
-}
-
-fn program_types() -> utoipa::openapi::Object {
-    vocab(ProgramType::ALL)
-}
+use super::openapi::{partner_types, program_types};
 
 /// A partner as the API shows it. The contact and `trusted_at` only to reviewers and the
 /// partner's own staff.

@@ -344,9 +344,9 @@ async fn create(
     ))
 }
 
-/// Edits the counts and note (program, kelurahan and period stay: report another period as a new
-/// report).
 /// An edit of a report's counts and note.
+///
+/// Program, kelurahan and period stay: another period is a new report.
 #[utoipa::path(patch, path = "/api/progress/{id}", tag = "partners",
     params(("id" = i64, Path, description = "Report id")),
     request_body = ProgressPatch,
@@ -424,9 +424,10 @@ const SUMMED: &[&str] = &[
     "reports",
 ];
 
-/// A partner's programs against their plans, with totals and per-kelurahan sums over programs.
-/// `reach_ratio` compares only programs that have a plan with their own participants.
 /// A partner's reach against plan, over its programs.
+///
+/// Totals and per-kelurahan sums over programs; `reach_ratio` compares only programs that have a
+/// plan with their own participants.
 #[utoipa::path(get, path = "/api/partners/{code}/reach", tag = "partners",
     params(("code" = String, Path, description = "Partner code")),
     security((), ("session" = []), ("bearer" = [])),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -99,25 +99,47 @@ pub async fn worker_delta(dir: Arc<PathBuf>, req: Request, next: Next) -> Respon
     if !path.ends_with(WORKER_FILE) {
         return next.run(req).await;
     }
+    let readable = matches!(*req.method(), Method::GET | Method::HEAD);
     let delta = match wanted_dictionary(req.headers()) {
-        Some(hash) => read_delta(&dir.join(format!("{}.dcz", &path[1..])), &hash).await,
-        None => None,
+        Some(hash) if readable => read_delta(&dir.join(format!("{}.dcz", &path[1..])), &hash).await,
+        _ => None,
     };
     let mut res = match delta {
         Some(body) => (
             [
                 (header::CONTENT_TYPE, "text/javascript"),
                 (header::CONTENT_ENCODING, "dcz"),
+                // Private: a shared cache that keys only on Accept-Encoding (many ignore
+                // `Vary: Available-Dictionary`) must never hand the delta to a browser without
+                // the dictionary. The brotli copy stays public.
+                (
+                    header::CACHE_CONTROL,
+                    "private, max-age=31536000, immutable",
+                ),
             ],
             Body::from(body),
         )
             .into_response(),
         None => next.run(req).await,
     };
-    res.headers_mut().insert(
-        header::VARY,
-        HeaderValue::from_static("accept-encoding, available-dictionary"),
-    );
+    // Added to whatever `Vary` an inner layer set, as one value.
+    let h = res.headers_mut();
+    let mut vary: Vec<String> = h
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|x| x.to_str().ok())
+        .flat_map(|x| x.split(','))
+        .map(|x| x.trim().to_ascii_lowercase())
+        .filter(|x| !x.is_empty())
+        .collect();
+    for v in ["accept-encoding", "available-dictionary"] {
+        if !vary.iter().any(|x| x == v) {
+            vary.push(v.to_owned());
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&vary.join(", ")) {
+        h.insert(header::VARY, v);
+    }
     res
 }
 
@@ -128,7 +150,18 @@ fn wanted_dictionary(headers: &HeaderMap) -> Option<Vec<u8>> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|e| e.split(';').next().is_some_and(|t| t.trim() == "dcz"));
+        .any(|e| {
+            let mut parts = e.split(';');
+            let is_dcz = parts.next().is_some_and(|t| t.trim() == "dcz");
+            // `dcz;q=0` refuses it (RFC 9110, 12.5.3).
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            is_dcz && !refused
+        });
     if !accepts {
         return None;
     }

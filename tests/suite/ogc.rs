@@ -314,6 +314,17 @@ async fn skip_geometry_sends_properties_only() {
         .expect("json");
     assert_eq!(page["numberReturned"], 51);
     assert!(page["features"][0]["geometry"].is_null());
+    // The HTML alternate drops the JSON-only parameter, so it opens.
+    let html = bare["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["rel"] == "alternate")
+        .and_then(|l| l["href"].as_str())
+        .expect("alternate link");
+    assert!(!html.contains("skipGeometry"), "{html}");
+    let res = app.http.get(html).send().await.expect("alternate");
+    assert_eq!(res.status(), reqwest::StatusCode::OK, "{html}");
     // `false` is the default, and the OpenAPI document names the parameter.
     let (_, _, same) = get_json(&app, &format!("{full_path}&skipGeometry=false")).await;
     assert_eq!(same["features"], full["features"]);

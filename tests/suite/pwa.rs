@@ -130,7 +130,16 @@ async fn maplibre_worker_goes_as_a_delta_against_the_main_module() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-encoding"], "dcz");
+    assert_eq!(
+        res.headers()["content-encoding"],
+        "dcz",
+        "no delta: the map build writes it only when the zstd command is installed"
+    );
+    // Never from a shared cache that may ignore `Vary: Available-Dictionary`.
+    assert!(res.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("private"));
     assert!(res.headers()["vary"]
         .to_str()
         .unwrap()
@@ -153,7 +162,7 @@ async fn maplibre_worker_goes_as_a_delta_against_the_main_module() {
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("zstd (the build makes the delta with it)");
+        .expect("zstd (scripts/setup.sh installs it; the map build makes the delta with it)");
     zstd.stdin.take().unwrap().write_all(&delta[40..]).unwrap();
     let out = zstd.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -168,4 +177,26 @@ async fn maplibre_worker_goes_as_a_delta_against_the_main_module() {
         .contains("available-dictionary"));
     let res = ask(hash.to_vec(), "gzip, br").await.unwrap();
     assert_eq!(res.headers()["content-encoding"], "br");
+    // `dcz;q=0` refuses the delta.
+    let res = ask(hash.to_vec(), "br, dcz;q=0").await.unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+    // Only reads get it: a POST is not answered with the delta.
+    let res = app
+        .http
+        .post(&worker_url)
+        .header("accept-encoding", "br, dcz")
+        .header(
+            "available-dictionary",
+            format!(
+                ":{}:",
+                base64::engine::general_purpose::STANDARD.encode(hash)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        res.headers().get("content-encoding").map(|v| v.as_bytes()),
+        Some(&b"dcz"[..])
+    );
 }

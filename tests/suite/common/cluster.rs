@@ -138,9 +138,6 @@ pub fn http() -> reqwest::Client {
 
 /// The path of the `layer` tile holding `at` at zoom `z`.
 pub fn tile_path(layer: &str, z: u32, at: (f64, f64)) -> String {
-    let n = f64::from(1u32 << z);
-    let x = ((at.0 + 180.0) / 360.0 * n).floor();
-    let lat = at.1.to_radians();
-    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    let (z, x, y) = super::mvt::tile_of(at.0, at.1, z);
     format!("/tiles/{layer}/{z}/{x}/{y}.mvt")
 }

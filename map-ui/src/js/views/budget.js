@@ -12,10 +12,10 @@ const CANDIDATE = CIVIDIS[1];
 const pct = (share) => `${fmtNum(Number(share) * 100, 1)}%`;
 
 // Proposal locations and kecamatan names from the OGC collections (the budget API carries ids and
-// codes only); fetched once per page.
+// codes only; kecamatan without their shapes, only the names are used); fetched once per page.
 let lookups = null;
 function loadLookups() {
-  lookups ??= Promise.all([ogcItems('proposals').catch(() => []), ogcItems('kecamatan').catch(() => [])]).then(([props, kec]) => ({
+  lookups ??= Promise.all([ogcItems('proposals').catch(() => []), ogcItems('kecamatan', { skipGeometry: 'true' }).catch(() => [])]).then(([props, kec]) => ({
     at: new Map(props.map((f) => [Number(f.properties.id ?? f.id), f.geometry?.coordinates])),
     kecamatan: new Map(kec.map((f) => [f.properties.code, f.properties.name])),
   }));
