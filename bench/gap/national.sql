@@ -56,16 +56,7 @@ FROM (SELECT code, row_number() OVER (ORDER BY code) AS n,
              (2000 + 18000 * pg_temp.u(row_number() OVER (ORDER BY code), 2))::bigint AS p
       FROM kelurahan) s;
 
-INSERT INTO partner (code, name, type)
-SELECT 'mitra-' || n, 'Mitra ' || n, (ARRAY['pemerintah', 'lsm', 'swasta', 'komunitas'])[1 + n % 4]
-FROM generate_series(1, 200) n;
-
-INSERT INTO program (code, name, partner_code, type, start_date, end_date)
-SELECT 'prog-' || n, 'Program ' || n, 'mitra-' || (1 + n % 200),
-       (ARRAY['pelatihan_pertanian', 'pelatihan_kerja', 'ukm', 'infrastruktur', 'pendampingan', 'lainnya'])[1 + n % 6],
-       s, s + (180 + floor(900 * pg_temp.u(n, 5)))::int
-FROM (SELECT n, date '2024-01-01' + floor(900 * pg_temp.u(n, 4))::int AS s
-      FROM generate_series(1, 2000) n) p;
+\ir partners_programs.sql
 
 INSERT INTO coverage (code, program_code, site, radius_m, geom, valid_from, valid_to)
 SELECT 'cov-' || n, pr.code, pt, r,

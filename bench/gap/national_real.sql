@@ -37,6 +37,16 @@ CREATE OR REPLACE FUNCTION pg_temp.wobble(p geometry) RETURNS geometry LANGUAGE 
     ST_Y(p) + 55 * cos(ST_Y(p) / 370 + 2 * sin(ST_X(p) / 410)) + 20 * cos(ST_X(p) / 89 - ST_Y(p) / 143))
 $$;
 
+-- split(parent, seeds): the parent cut into the Voronoi cells of its seeds (one seed: whole).
+CREATE OR REPLACE FUNCTION pg_temp.split(parent geometry, seeds geometry) RETURNS SETOF geometry
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT parent WHERE ST_NumGeometries(seeds) = 1
+  UNION ALL
+  SELECT ST_CollectionExtract(ST_Intersection(c.geom, parent), 3)
+  FROM ST_Dump(ST_VoronoiPolygons(seeds, 0, ST_Expand(ST_Envelope(parent), 1000))) c
+  WHERE ST_NumGeometries(seeds) > 1
+$$;
+
 -- 1. Land.
 CREATE TEMP TABLE island_spec (id int, name text, lon float8, lat float8, km2 float8,
                                aspect float8, angle float8, density float8);
@@ -129,16 +139,8 @@ INSERT INTO kec_seed SELECT k.id, ST_PointOnSurface(k.geom) FROM kab k
 WHERE NOT EXISTS (SELECT 1 FROM kec_seed s WHERE s.kab = k.id);
 CREATE TEMP TABLE kec AS
 SELECT row_number() OVER (ORDER BY kab, ST_X(ST_Centroid(g)), ST_Y(ST_Centroid(g))) AS id, kab, g AS geom
-FROM (
-  SELECT k.id AS kab, CASE WHEN count(*) = 1 THEN k.geom ELSE NULL END AS whole,
-         k.geom AS kgeom, ST_Collect(s.geom) AS pts
-  FROM kab k JOIN kec_seed s ON s.kab = k.id GROUP BY k.id, k.geom) a
-CROSS JOIN LATERAL (
-  SELECT whole AS g WHERE whole IS NOT NULL
-  UNION ALL
-  SELECT ST_CollectionExtract(ST_Intersection(c.geom, a.kgeom), 3)
-  FROM ST_Dump(ST_VoronoiPolygons(a.pts, 0, ST_Expand(ST_Envelope(a.kgeom), 1000))) c
-  WHERE a.whole IS NULL) cells
+FROM (SELECT k.id AS kab, pg_temp.split(k.geom, ST_Collect(s.geom)) AS g
+      FROM kab k JOIN kec_seed s ON s.kab = k.id GROUP BY k.id, k.geom) a
 WHERE NOT ST_IsEmpty(g);
 CREATE INDEX ON kec USING gist (geom);
 
@@ -150,16 +152,8 @@ INSERT INTO desa_seed SELECT k.id, ST_PointOnSurface(k.geom) FROM kec k
 WHERE NOT EXISTS (SELECT 1 FROM desa_seed s WHERE s.kec = k.id);
 CREATE TEMP TABLE desa_raw AS
 SELECT row_number() OVER (ORDER BY kec, ST_X(ST_Centroid(g)), ST_Y(ST_Centroid(g))) AS id, kec, g AS geom
-FROM (
-  SELECT k.id AS kec, CASE WHEN count(*) = 1 THEN k.geom ELSE NULL END AS whole,
-         k.geom AS kgeom, ST_Collect(s.geom) AS pts
-  FROM kec k JOIN desa_seed s ON s.kec = k.id GROUP BY k.id, k.geom) a
-CROSS JOIN LATERAL (
-  SELECT whole AS g WHERE whole IS NOT NULL
-  UNION ALL
-  SELECT ST_CollectionExtract(ST_Intersection(c.geom, a.kgeom), 3)
-  FROM ST_Dump(ST_VoronoiPolygons(a.pts, 0, ST_Expand(ST_Envelope(a.kgeom), 1000))) c
-  WHERE a.whole IS NULL) cells
+FROM (SELECT k.id AS kec, pg_temp.split(k.geom, ST_Collect(s.geom)) AS g
+      FROM kec k JOIN desa_seed s ON s.kec = k.id GROUP BY k.id, k.geom) a
 WHERE NOT ST_IsEmpty(g);
 
 -- 3. Irregular borders: segmentise, move every vertex by the field, make valid.
@@ -221,16 +215,7 @@ SELECT code, 2024, p, p / 4, floor((p / 4) * (0.05 + 0.4 * pg_temp.u(n, 3)))::bi
 FROM (SELECT code, n, ((800 + 9000 * pg_temp.u(n, 2) ^ 2) * CASE WHEN left(code, 2)::int < 40 THEN 2 ELSE 1 END)::bigint AS p
       FROM (SELECT code, row_number() OVER (ORDER BY code) AS n FROM kelurahan) s) s;
 
-INSERT INTO partner (code, name, type)
-SELECT 'mitra-' || n, 'Mitra ' || n, (ARRAY['pemerintah', 'lsm', 'swasta', 'komunitas'])[1 + n % 4]
-FROM generate_series(1, 200) n;
-
-INSERT INTO program (code, name, partner_code, type, start_date, end_date)
-SELECT 'prog-' || n, 'Program ' || n, 'mitra-' || (1 + n % 200),
-       (ARRAY['pelatihan_pertanian', 'pelatihan_kerja', 'ukm', 'infrastruktur', 'pendampingan', 'lainnya'])[1 + n % 6],
-       s, s + (180 + floor(900 * pg_temp.u(n, 5)))::int
-FROM (SELECT n, date '2024-01-01' + floor(900 * pg_temp.u(n, 4))::int AS s
-      FROM generate_series(1, 2000) n) p;
+\ir partners_programs.sql
 
 CREATE TEMP TABLE desa_n AS SELECT code, geom, row_number() OVER (ORDER BY code) AS n FROM kelurahan;
 INSERT INTO coverage (code, program_code, site, radius_m, geom, valid_from, valid_to)

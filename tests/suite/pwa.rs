@@ -113,17 +113,18 @@ async fn maplibre_worker_goes_as_a_delta_against_the_main_module() {
     assert!(plain.headers().get("content-encoding").is_none());
     let plain = plain.bytes().await.unwrap();
 
+    // `Available-Dictionary` names a dictionary by its SHA-256, a structured-field byte sequence.
+    let offered = |hash: &[u8]| {
+        format!(
+            ":{}:",
+            base64::engine::general_purpose::STANDARD.encode(hash)
+        )
+    };
     let ask = |hash: Vec<u8>, accept: &'static str| {
         app.http
             .get(&worker_url)
             .header("accept-encoding", accept)
-            .header(
-                "available-dictionary",
-                format!(
-                    ":{}:",
-                    base64::engine::general_purpose::STANDARD.encode(hash)
-                ),
-            )
+            .header("available-dictionary", offered(&hash))
             .send()
     };
     let res = ask(hash.to_vec(), "gzip, br, zstd, dcb, dcz")
@@ -185,13 +186,7 @@ async fn maplibre_worker_goes_as_a_delta_against_the_main_module() {
         .http
         .post(&worker_url)
         .header("accept-encoding", "br, dcz")
-        .header(
-            "available-dictionary",
-            format!(
-                ":{}:",
-                base64::engine::general_purpose::STANDARD.encode(hash)
-            ),
-        )
+        .header("available-dictionary", offered(&hash))
         .send()
         .await
         .unwrap();
