@@ -76,9 +76,9 @@ for layer in $LAYERS; do
   psql -q -v ON_ERROR_STOP=1 -d "$DB" -c "CREATE VIEW bench_$layer AS $sql"
 done
 
-# One list of tiles: for each zoom 11–16, TILES_PER_ZOOM tiles drawn (fixed seed) over the region.
+# The tile ranges of the region's bounding box at each zoom 11–16 (both lists below draw on it).
 psql -q -v ON_ERROR_STOP=1 -d "$DB" <<SQL
-CREATE TABLE bench_tiles AS
+CREATE TABLE bench_ranges AS
 WITH e AS (SELECT ST_XMin(b) x0, ST_YMin(b) y0, ST_XMax(b) x1, ST_YMax(b) y1
            FROM (SELECT ST_Extent(geom)::box2d b FROM region) s),
 r AS (SELECT z,
@@ -86,25 +86,23 @@ r AS (SELECT z,
         floor((1 - ln(tan(radians(y1)) + 1 / cos(radians(y1))) / pi()) / 2 * 2 ^ z)::int AS ty0,
         floor((1 - ln(tan(radians(y0)) + 1 / cos(radians(y0))) / pi()) / 2 * 2 ^ z)::int AS ty1
       FROM e, generate_series(11, 16) z)
+SELECT * FROM r;
+SQL
+# One list of tiles: for each zoom 11–16, TILES_PER_ZOOM tiles drawn (fixed seed) over the region.
+psql -q -v ON_ERROR_STOP=1 -d "$DB" <<SQL
+CREATE TABLE bench_tiles AS
 SELECT row_number() OVER () AS i, z, x, y FROM (
   SELECT z, tx0 + floor((hashint8extended(k * 7 + z, 42) & 65535) / 65536.0 * (tx1 - tx0 + 1))::int AS x,
             ty0 + floor((hashint8extended(k * 13 + z, 43) & 65535) / 65536.0 * (ty1 - ty0 + 1))::int AS y
-  FROM r, generate_series(1, $TILES_PER_ZOOM) k) t;
+  FROM bench_ranges, generate_series(1, $TILES_PER_ZOOM) k) t;
 SQL
 NTILES=$(psql -Atq -d "$DB" -c "SELECT count(*) FROM bench_tiles")
 psql -Atq -d "$DB" -F ' ' -c "SELECT z, x, y FROM bench_tiles ORDER BY i" > "$OUT/tiles.txt"
 # The wrk shape: every tile z11–16 of the region's bounding box, in order.
 psql -q -v ON_ERROR_STOP=1 -d "$DB" <<SQL
 CREATE TABLE bench_all_tiles AS
-WITH e AS (SELECT ST_XMin(b) x0, ST_YMin(b) y0, ST_XMax(b) x1, ST_YMax(b) y1
-           FROM (SELECT ST_Extent(geom)::box2d b FROM region) s),
-r AS (SELECT z,
-        floor((x0 + 180) / 360 * 2 ^ z)::int AS tx0, floor((x1 + 180) / 360 * 2 ^ z)::int AS tx1,
-        floor((1 - ln(tan(radians(y1)) + 1 / cos(radians(y1))) / pi()) / 2 * 2 ^ z)::int AS ty0,
-        floor((1 - ln(tan(radians(y0)) + 1 / cos(radians(y0))) / pi()) / 2 * 2 ^ z)::int AS ty1
-      FROM e, generate_series(11, 16) z)
 SELECT row_number() OVER (ORDER BY z, x, y) AS i, z, x, y
-FROM r, generate_series(tx0, tx1) x, generate_series(ty0, ty1) y;
+FROM bench_ranges, generate_series(tx0, tx1) x, generate_series(ty0, ty1) y;
 SQL
 NALL=$(psql -Atq -d "$DB" -c "SELECT count(*) FROM bench_all_tiles")
 psql -Atq -d "$DB" -F ' ' -c "SELECT z, x, y FROM bench_all_tiles ORDER BY i" > "$OUT/all_tiles.txt"
