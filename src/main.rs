@@ -178,9 +178,10 @@ enum GapCommand {
         /// Only programs of partners of this type (e.g. lsm).
         #[arg(long, value_parser = parse_partner_type)]
         partner_type: Option<PartnerType>,
-        /// Hexagon edge length in metres (equal-area ESRI:54034).
-        #[arg(long, default_value_t = gap::DEFAULT_CELL_M)]
-        cell_m: f64,
+        /// Hexagon edge length in metres (equal-area ESRI:54034); default: the deployment's
+        /// (`sigap gap cell-size`).
+        #[arg(long)]
+        cell_m: Option<f64>,
         /// Months after a training within which pendampingan should follow.
         #[arg(long, default_value_t = gap::DEFAULT_FOLLOWUP_MONTHS)]
         followup_months: u32,
@@ -188,6 +189,12 @@ enum GapCommand {
         /// gap_kelurahan, gap_kecamatan, gap_cells).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Show or set the hexagon edge of the default (public, live) analysis: a size in metres,
+    /// or `auto` for the one the region calls for (500 m for a city, 2 km for the country).
+    CellSize {
+        /// Metres (50 to 50000) or `auto`; without it, prints the current size.
+        size: Option<String>,
     },
     /// List the kelurahan that gained or lost coverage between run A and run B.
     Compare {
@@ -530,7 +537,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // so the gap map is never empty.
             let wanted = loaded || store::gap::latest_default_run(&pool).await?.is_none();
             if !no_gap && wanted {
-                let params = gap::GapParams::defaults(chrono::Local::now().date_naive());
+                let params = gap::GapParams::defaults(
+                    chrono::Local::now().date_naive(),
+                    store::gap::default_cell_m(&pool).await?,
+                );
                 let outcome = gap_run::run(&pool, &params, &|_, _| {}).await?;
                 println!(
                     "default gap analysis: run {} as of {}",
@@ -669,6 +679,10 @@ async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow:
                 })?),
                 None => None,
             };
+            let cell_m = match cell_m {
+                Some(m) => m,
+                None => store::gap::default_cell_m(pool).await?,
+            };
             let params = gap::GapParams {
                 as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
                 program_type,
@@ -728,6 +742,22 @@ async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow:
                 tokio::task::spawn_blocking(move || export::write(&target, &layers)).await??;
                 println!("wrote {}", path.display());
             }
+        }
+        GapCommand::CellSize { size } => {
+            if let Some(size) = size {
+                let cell_m = match size.trim() {
+                    "auto" => None,
+                    m => match m.parse::<f64>() {
+                        Ok(m) if (50.0..=50_000.0).contains(&m) => Some(m),
+                        _ => anyhow::bail!("the size must be from 50 to 50000 metres, or auto"),
+                    },
+                };
+                store::gap::set_default_cell_m(pool, cell_m).await?;
+            }
+            println!(
+                "default hexagon edge: {} m",
+                store::gap::default_cell_m(pool).await?
+            );
         }
         GapCommand::Compare { a, b, min_delta } => {
             for id in [a, b] {

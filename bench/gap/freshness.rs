@@ -42,7 +42,8 @@ async fn main() -> anyhow::Result<()> {
 
     // The peer: one full batch run, timed.
     let started = Instant::now();
-    run::run(&pool, &GapParams::defaults(today), &|_, _| {}).await?;
+    let cell_m = gap_store::default_cell_m(&pool).await?;
+    run::run(&pool, &GapParams::defaults(today, cell_m), &|_, _| {}).await?;
     let batch_s = started.elapsed().as_secs_f64();
 
     live::spawn(

@@ -1,7 +1,8 @@
 //! Gap analysis benchmark (not a test): one full run against the analyst's one-statement
 //! formulation on the same database, in the same process. Prints wall times, the ratio, the
 //! largest difference of covered fraction, and peak memory of this process and of the PostgreSQL
-//! backends it used. Usage: DATABASE_URL=... bench-gap [--as-of DATE] [--naive-timeout-s N]
+//! backends it used. Usage: DATABASE_URL=... bench-gap [--as-of DATE] [--cell-m M]
+//! [--naive-timeout-s N]; the hexagon edge defaults to the database's default analysis (V16).
 //! (bench/gap/run.sh prepares the databases).
 
 use std::time::{Duration, Instant};
@@ -36,9 +37,11 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut as_of = NaiveDate::from_ymd_opt(2026, 6, 1).context("date")?;
     let mut naive_timeout_s: u64 = 900;
+    let mut cell_m: Option<f64> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--as-of" => as_of = args.next().context("--as-of DATE")?.parse()?,
+            "--cell-m" => cell_m = Some(args.next().context("--cell-m METRES")?.parse()?),
             "--naive-timeout-s" => naive_timeout_s = args.next().context("seconds")?.parse()?,
             other => anyhow::bail!("unknown argument {other}"),
         }
@@ -48,7 +51,11 @@ async fn main() -> anyhow::Result<()> {
         pool_size: 4,
     };
     let pool = store::pool(&cfg)?;
-    let params = GapParams::defaults(as_of);
+    let cell_m = match cell_m {
+        Some(m) => m,
+        None => store::gap::default_cell_m(&pool).await?,
+    };
+    let params = GapParams::defaults(as_of, cell_m);
     {
         let c = pool.get().await?;
         let row = c
@@ -59,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .await?;
         println!(
-            "data: {} kelurahan, {} coverage areas, {} proposals; as of {as_of}; {} workers",
+            "data: {} kelurahan, {} coverage areas, {} proposals; as of {as_of}; {cell_m} m hexagons; {} workers",
             row.get::<_, i64>(0),
             row.get::<_, i64>(1),
             row.get::<_, i64>(2),
@@ -79,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     let measure_s = started.elapsed().as_secs_f64();
-    let results = compute(&params.weights, measured.kelurahan.clone());
+    let results = compute(&params.weights, &measured.kelurahan);
     let summary = run::summarise(&results, &measured);
     let score_s = started.elapsed().as_secs_f64() - measure_s;
     let run_id = store::gap::save(

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{PartnerType, ProgramType};
 
-/// Default hexagon edge length, metres (equal-area ESRI:54034).
+/// Hexagon edge length of a city's default analysis, metres (equal-area ESRI:54034). The
+/// deployment's default follows its region (`store::gap::default_cell_m`, V16): this for a city,
+/// larger for a province or the country.
 pub const DEFAULT_CELL_M: f64 = 500.0;
 /// Default follow-up window after a training ends, months.
 pub const DEFAULT_FOLLOWUP_MONTHS: u32 = 6;
@@ -66,21 +68,22 @@ pub struct GapParams {
 }
 
 impl GapParams {
-    /// The default analysis on a date.
-    pub fn defaults(as_of: NaiveDate) -> Self {
+    /// The default analysis on a date, with the deployment's hexagon edge `cell_m`.
+    pub fn defaults(as_of: NaiveDate, cell_m: f64) -> Self {
         GapParams {
             as_of,
             program_type: None,
             partner_type: None,
-            cell_m: DEFAULT_CELL_M,
+            cell_m,
             followup_months: DEFAULT_FOLLOWUP_MONTHS,
             weights: Weights::default(),
         }
     }
 
-    /// True when only the date differs from the defaults: such runs feed the public map.
-    pub fn is_default(&self) -> bool {
-        *self == GapParams::defaults(self.as_of)
+    /// True when only the date differs from the defaults of a deployment whose hexagon edge is
+    /// `default_cell_m`: such runs, as of today, feed the public map.
+    pub fn is_default(&self, default_cell_m: f64) -> bool {
+        *self == GapParams::defaults(self.as_of, default_cell_m)
     }
 
     /// Why these parameters cannot be used, if they cannot.
@@ -277,9 +280,10 @@ fn share(low: f64, all: f64) -> f64 {
 }
 
 /// Scores a run's measured kelurahan (in any order; results come out sorted by code).
-pub fn compute(weights: &Weights, mut input: Vec<KelurahanInput>) -> GapResults {
+pub fn compute(weights: &Weights, input: &[KelurahanInput]) -> GapResults {
+    let mut input: Vec<&KelurahanInput> = input.iter().collect();
     input.sort_by(|a, b| a.code.cmp(&b.code));
-    let population_weighted = input.iter().any(KelurahanInput::population_weighted);
+    let population_weighted = input.iter().any(|k| k.population_weighted());
 
     let kelurahan = score_areas(
         weights,
@@ -440,7 +444,7 @@ fn score_areas(w: &Weights, areas: Vec<Area<'_>>) -> Vec<AreaResult> {
 
 /// Cells gather their pieces from every kelurahan they touch; low-income households and
 /// households are spread over each kelurahan by area.
-fn score_cells(w: &Weights, input: &[KelurahanInput]) -> Vec<CellResult> {
+fn score_cells(w: &Weights, input: &[&KelurahanInput]) -> Vec<CellResult> {
     #[derive(Default)]
     struct Acc {
         land_m2: f64,
@@ -538,7 +542,7 @@ mod tests {
         let w = Weights::default();
         let r = compute(
             &w,
-            vec![
+            &[
                 kel("32.73.01.1001", 1e6, 0.0, 100, 200),
                 kel("32.73.01.1002", 1e6, 5e5, 100, 200),
                 kel("32.73.01.1003", 1e6, 1e6, 100, 200),
@@ -564,7 +568,7 @@ mod tests {
         // A: share 0.5 (max), density 100/km² (half the max); B: share 0.25, density 200/km².
         let r = compute(
             &w,
-            vec![
+            &[
                 kel("32.73.01.1001", 1e6, 0.0, 100, 200),
                 kel("32.73.01.1002", 1e6, 0.0, 200, 800),
             ],
@@ -585,7 +589,7 @@ mod tests {
         a.supports = 4; // raw demand 2 + 0.5 × 4 = 4, the maximum
         let mut b = kel("32.73.01.1002", 1e6, 0.0, 100, 200);
         b.proposals = 1; // raw demand 1
-        let r = compute(&w, vec![b, a]);
+        let r = compute(&w, &[b, a]);
         assert_eq!(r.kelurahan[0].demand, 1.0);
         assert_eq!(r.kelurahan[1].demand, 0.25);
         assert_eq!(r.kelurahan[0].gap_score, 2.0);
@@ -599,7 +603,7 @@ mod tests {
         a.weight_covered = Some(10.0);
         assert_eq!(a.covered_fraction(), 0.5);
         assert_eq!(a.people_fraction(), 0.25);
-        let r = compute(&Weights::default(), vec![a]);
+        let r = compute(&Weights::default(), &[a]);
         assert!(r.population_weighted);
         assert_eq!(r.kelurahan[0].people_covered, 250.0);
         assert_eq!(r.kelurahan[0].low_income_uncovered, 75.0);
@@ -612,7 +616,7 @@ mod tests {
         let mut b = kel("32.73.01.1002", 3e6, 0.0, 100, 200);
         b.programs = vec!["p2".into(), "p3".into()];
         let c = kel("32.73.02.1001", 1e6, 0.0, 10, 200);
-        let r = compute(&Weights::default(), vec![a, b, c]);
+        let r = compute(&Weights::default(), &[a, b, c]);
         assert_eq!(r.kecamatan.len(), 2);
         let k = &r.kecamatan[0];
         assert_eq!(k.code, "32.73.01");
@@ -654,7 +658,7 @@ mod tests {
                 supports: 0,
             },
         ];
-        let r = compute(&Weights::default(), vec![a, b]);
+        let r = compute(&Weights::default(), &[a, b]);
         assert_eq!(r.cells.len(), 2);
         let c = &r.cells[0];
         assert_eq!((c.i, c.j), (0, 0));
@@ -681,12 +685,14 @@ mod tests {
     #[test]
     fn parameters_are_checked() {
         let d = NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
-        assert!(GapParams::defaults(d).is_default());
-        assert!(GapParams::defaults(d).check().is_ok());
-        let mut p = GapParams::defaults(d);
+        assert!(GapParams::defaults(d, DEFAULT_CELL_M).is_default(DEFAULT_CELL_M));
+        assert!(GapParams::defaults(d, 2000.0).is_default(2000.0));
+        assert!(!GapParams::defaults(d, 2000.0).is_default(DEFAULT_CELL_M));
+        assert!(GapParams::defaults(d, DEFAULT_CELL_M).check().is_ok());
+        let mut p = GapParams::defaults(d, DEFAULT_CELL_M);
         p.cell_m = 10.0;
         assert!(p.check().is_err());
-        assert!(!p.is_default());
+        assert!(!p.is_default(DEFAULT_CELL_M));
         p.cell_m = 500.0;
         p.weights.share = 0.0;
         p.weights.density = 0.0;

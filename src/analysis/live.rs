@@ -65,18 +65,20 @@ async fn stale(pool: &Pool) -> Result<Option<NaiveDate>, StoreError> {
 /// What one kelurahan's measurement gave: its inputs and overlaps, or why PostGIS could not.
 type Measurement = Result<(KelurahanInput, Vec<Overlap>), MeasureFailure>;
 
-/// The refresher's memory of the last measurement, per kelurahan, as of one day and up to one
-/// logged change.
+/// The refresher's memory of the last measurement, per kelurahan, as of one day, with one
+/// hexagon size and up to one logged change.
 struct Measurements {
     as_of: NaiveDate,
+    cell_m: f64,
     through: i64,
     kelurahan: BTreeMap<String, Measurement>,
 }
 
 impl Measurements {
-    fn new(as_of: NaiveDate, through: i64, measured: Measured) -> Self {
+    fn new(params: &GapParams, through: i64, measured: Measured) -> Self {
         let mut m = Measurements {
-            as_of,
+            as_of: params.as_of,
+            cell_m: params.cell_m,
             through,
             kelurahan: BTreeMap::new(),
         };
@@ -133,10 +135,10 @@ async fn refresh(
     memory: &mut Option<Measurements>,
 ) -> Result<(i64, usize), StoreError> {
     let (through, _) = gap_store::change_mark(pool).await?;
-    let params = GapParams::defaults(today);
+    let params = GapParams::defaults(today, gap_store::default_cell_m(pool).await?);
     let workers = run::default_workers(pool);
     let changed = match memory.as_ref() {
-        Some(m) if m.as_of == today => {
+        Some(m) if m.as_of == today && m.cell_m == params.cell_m => {
             gap_store::changed_kelurahan(pool, m.through, through).await?
         }
         _ => None,
@@ -154,7 +156,7 @@ async fn refresh(
             let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
             let n = all.kelurahan.len() + all.failures.len();
             let followup = all.followup.clone();
-            let m = memory.insert(Measurements::new(today, through, all));
+            let m = memory.insert(Measurements::new(&params, through, all));
             (m.assemble(followup), n)
         }
     };
@@ -168,10 +170,10 @@ async fn prime(pool: &Pool, memory: &mut Option<Measurements>) {
     let started = std::time::Instant::now();
     let primed = async {
         let (through, today) = gap_store::change_mark(pool).await?;
-        let params = GapParams::defaults(today);
+        let params = GapParams::defaults(today, gap_store::default_cell_m(pool).await?);
         let workers = run::default_workers(pool);
         let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
-        Ok::<_, StoreError>(Measurements::new(today, through, all))
+        Ok::<_, StoreError>(Measurements::new(&params, through, all))
     }
     .await;
     match primed {

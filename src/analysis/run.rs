@@ -44,7 +44,7 @@ pub async fn score_and_save(
     measured: &Measured,
     changes_through: i64,
 ) -> Result<RunOutcome, StoreError> {
-    let results = compute(&params.weights, measured.kelurahan.clone());
+    let results = compute(&params.weights, &measured.kelurahan);
     let summary = summarise(&results, measured);
     let id = gap_store::save(pool, params, &results, measured, &summary, changes_through).await?;
     Ok(RunOutcome { id, summary })

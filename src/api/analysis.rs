@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::analysis::gap::{GapParams, Weights, DEFAULT_CELL_M, DEFAULT_FOLLOWUP_MONTHS};
+use crate::analysis::gap::{GapParams, Weights, DEFAULT_FOLLOWUP_MONTHS};
 use crate::analysis::run;
 use crate::api::auth::AuthUser;
 use crate::domain::{PartnerType, ProgramType, Role};
@@ -46,7 +46,7 @@ pub struct RunRequest {
     /// Count only programs of this type of partner.
     #[schema(schema_with = super::openapi::partner_types)]
     pub partner_type: Option<String>,
-    /// Hexagon cell size, metres.
+    /// Hexagon cell size, metres (default: the deployment's, 500 m for a city).
     #[schema(minimum = 50, maximum = 50000)]
     pub cell_m: Option<f64>,
     /// The follow-up window, months.
@@ -59,7 +59,8 @@ pub struct RunRequest {
 
 impl RunRequest {
     /// The run's parameters, or a 422 naming the field that is wrong.
-    pub fn params(self, today: NaiveDate) -> ApiResult<GapParams> {
+    /// `default_cell_m` is the deployment's hexagon edge, used when the request names none.
+    pub fn params(self, today: NaiveDate, default_cell_m: f64) -> ApiResult<GapParams> {
         let as_of = match self.as_of.as_deref() {
             None => today,
             Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
@@ -116,7 +117,7 @@ impl RunRequest {
             as_of,
             program_type,
             partner_type,
-            cell_m: self.cell_m.unwrap_or(DEFAULT_CELL_M),
+            cell_m: self.cell_m.unwrap_or(default_cell_m),
             followup_months: self.followup_months.unwrap_or(DEFAULT_FOLLOWUP_MONTHS),
             weights,
         };
@@ -155,7 +156,8 @@ async fn start_run(
             ))
         })?
     };
-    let params = request.params(chrono::Local::now().date_naive())?;
+    let default_cell_m = gap_store::default_cell_m(&state.pool).await?;
+    let params = request.params(chrono::Local::now().date_naive(), default_cell_m)?;
     // The run goes on in its own task: a client that hangs up must not cut it off half-way
     // (its connections would return to the pool inside a transaction).
     let pool = state.pool.clone();

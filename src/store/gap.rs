@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Object, Pool};
 use serde::Serialize;
 use serde_json::Value;
-use tokio_postgres::Row;
+use tokio_postgres::{GenericClient, Row};
 
 use crate::analysis::gap::{CellPiece, GapParams, GapResults, KelurahanInput};
 use crate::domain::ProposalStatus;
@@ -462,6 +462,30 @@ pub async fn change_mark(pool: &Pool) -> Result<(i64, NaiveDate), StoreError> {
     Ok((row.get(0), row.get(1)))
 }
 
+/// The hexagon edge of the deployment's default analysis (V16): the size set with
+/// `sigap gap cell-size`, else the one the kelurahan layer's extent calls for (500 m for a city).
+pub async fn default_cell_m(pool: &Pool) -> Result<f64, StoreError> {
+    default_cell_m_in(&**pool.get().await?).await
+}
+
+async fn default_cell_m_in(client: &impl GenericClient) -> Result<f64, StoreError> {
+    let row = client
+        .query_one("SELECT gap_default_cell_m()", &[])
+        .await
+        .context("reading the default hexagon size")?;
+    Ok(row.get(0))
+}
+
+/// The deployment's own default hexagon edge, or None for the one its region calls for.
+pub async fn set_default_cell_m(pool: &Pool, cell_m: Option<f64>) -> Result<(), StoreError> {
+    let client = pool.get().await?;
+    client
+        .execute("UPDATE gap_setting SET cell_m = $1", &[&cell_m])
+        .await
+        .context("setting the default hexagon size")?;
+    Ok(())
+}
+
 /// The kelurahan whose measurement the logged changes after `after` up to `through` can have
 /// changed (`gap_change.kelurahan`, V15), or None when one of them changed everything.
 pub async fn changed_kelurahan(
@@ -499,6 +523,7 @@ pub async fn save(
         .await
         .context("starting to save a gap run")?;
     let weights = serde_json::to_value(params.weights).unwrap_or(Value::Null);
+    let is_default = params.is_default(default_cell_m_in(&*tx).await?);
     let saved = tx
         .query_one(
             SAVE_RUN_SQL,
@@ -509,7 +534,7 @@ pub async fn save(
                 &params.cell_m,
                 &(params.followup_months as i32),
                 &weights,
-                &params.is_default(),
+                &is_default,
                 &results.population_weighted,
                 summary,
                 &changes_through,

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use common::{sigap_cli, spawn_app, user, TestDb};
 use deadpool_postgres::Pool;
 use serde_json::{json, Value};
-use sigap::analysis::gap::GapParams;
+use sigap::analysis::gap::{GapParams, DEFAULT_CELL_M};
 use sigap::analysis::run;
 
 fn date(s: &str) -> NaiveDate {
@@ -83,10 +83,14 @@ async fn one_program_covering(rect: [f64; 4]) -> (TestDb, Pool) {
 }
 
 async fn run_at(pool: &Pool, as_of: &str) -> i64 {
-    run::run(pool, &GapParams::defaults(date(as_of)), &|_, _| {})
-        .await
-        .expect("gap run")
-        .id
+    run::run(
+        pool,
+        &GapParams::defaults(date(as_of), DEFAULT_CELL_M),
+        &|_, _| {},
+    )
+    .await
+    .expect("gap run")
+    .id
 }
 
 async fn fractions(pool: &Pool, run_id: i64) -> Vec<(String, f64)> {
@@ -145,9 +149,13 @@ async fn a_kelurahan_postgis_cannot_measure_is_named_not_fatal() {
         )
         .await
         .expect("move 1003 past the pole");
-    let outcome = run::run(&pool, &GapParams::defaults(date("2026-06-01")), &|_, _| {})
-        .await
-        .expect("the run completes");
+    let outcome = run::run(
+        &pool,
+        &GapParams::defaults(date("2026-06-01"), DEFAULT_CELL_M),
+        &|_, _| {},
+    )
+    .await
+    .expect("the run completes");
     let failures = outcome.summary["failures"].as_array().expect("failures");
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0]["kelurahan_code"], "32.73.01.1003");

@@ -7,7 +7,7 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use sigap::analysis::gap::GapParams;
+use sigap::analysis::gap::{GapParams, DEFAULT_CELL_M};
 use sigap::analysis::run;
 use sigap::store::gap as gap_store;
 
@@ -181,7 +181,8 @@ async fn live_equals_batch(edits: Vec<Edit>) {
     }
     let live = caught_up(&app).await;
     let (_, today) = gap_store::change_mark(&app.pool).await.unwrap();
-    let batch = run::run(&app.pool, &GapParams::defaults(today), &|_, _| {})
+    let cell_m = gap_store::default_cell_m(&app.pool).await.unwrap();
+    let batch = run::run(&app.pool, &GapParams::defaults(today, cell_m), &|_, _| {})
         .await
         .unwrap()
         .id;
@@ -340,7 +341,10 @@ async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
     // A planner's dated run is kept and readable by id, but the public run stays the live one.
     let dated = run::run(
         &app.pool,
-        &GapParams::defaults(chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap()),
+        &GapParams::defaults(
+            chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap(),
+            DEFAULT_CELL_M,
+        ),
         &|_, _| {},
     )
     .await
@@ -359,4 +363,85 @@ async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
         .await
         .unwrap();
     assert_eq!(dated_read.status(), 200);
+}
+
+/// The hexagon edge of the live run now, and how many cells that run has.
+async fn live_cells(app: &TestApp, id: i64) -> (f64, i64) {
+    let run = gap_store::get_run(&app.pool, id).await.unwrap().unwrap();
+    let cells = count(
+        &app.pool,
+        &format!("SELECT count(*) FROM gap_cell WHERE run_id = {id}"),
+    )
+    .await;
+    (run.params["cell_m"].as_f64().unwrap(), cells)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_live_hexagon_size_follows_the_region_unless_the_deployment_sets_one() {
+    // The ladder: a city keeps 500 m, a province too, the country gets 2 km (bounding boxes
+    // over-estimate, so twice the land area must still fit).
+    let empty = TestDb::new(false).await;
+    let row = empty
+        .pool()
+        .get()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT gap_cell_for_area(167e6), gap_cell_for_area(35.4e9),
+                    gap_cell_for_area(1.9e12), gap_cell_for_area(2 * 1.9e12),
+                    gap_cell_for_area(1e15)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let sizes: Vec<f64> = (0..5).map(|i| row.get(i)).collect();
+    assert_eq!(sizes, [500.0, 500.0, 2000.0, 2000.0, 20000.0]);
+
+    let app = live_app().await;
+    let first = caught_up(&app).await;
+    let (cell_m, cells_500) = live_cells(&app, first).await;
+    assert_eq!(cell_m, DEFAULT_CELL_M, "Bandung's extent calls for 500 m");
+    assert!(cells_500 > 0);
+
+    let set = common::sigap_cli(&app.db, &["gap", "cell-size", "1000"]).await;
+    assert!(set.status.success(), "{set:?}");
+    assert!(String::from_utf8_lossy(&set.stdout).contains("1000 m"));
+    let second = caught_up(&app).await;
+    assert!(second > first, "changing the size refreshes the live run");
+    let (cell_m, cells_1000) = live_cells(&app, second).await;
+    assert_eq!(cell_m, 1000.0);
+    assert!(
+        cells_1000 < cells_500,
+        "{cells_1000} cells of 1 km against {cells_500} of 500 m"
+    );
+    let latest: serde_json::Value = app.get_json("/api/analysis/gap/latest").await;
+    assert_eq!(latest["id"], second);
+
+    // A 500 m run is now a planner's run: it never replaces the live one.
+    let (_, today) = gap_store::change_mark(&app.pool).await.unwrap();
+    let other = run::run(
+        &app.pool,
+        &GapParams::defaults(today, DEFAULT_CELL_M),
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let info = gap_store::get_run(&app.pool, other.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!info.is_default && !info.live);
+    let latest: serde_json::Value = app.get_json("/api/analysis/gap/latest").await;
+    assert_eq!(latest["id"], second);
+
+    let bad = common::sigap_cli(&app.db, &["gap", "cell-size", "20"]).await;
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("from 50 to 50000 metres"));
+
+    let auto = common::sigap_cli(&app.db, &["gap", "cell-size", "auto"]).await;
+    assert!(auto.status.success(), "{auto:?}");
+    assert!(String::from_utf8_lossy(&auto.stdout).contains("500 m"));
+    let third = caught_up(&app).await;
+    assert!(third > second);
+    assert_eq!(live_cells(&app, third).await, (DEFAULT_CELL_M, cells_500));
 }

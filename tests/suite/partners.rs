@@ -622,8 +622,7 @@ async fn ogc_coverage_codes(w: &World) -> Vec<String> {
 }
 
 async fn covered_fraction(app: &TestApp, kelurahan: &str) -> f64 {
-    let mut params = GapParams::defaults(NaiveDate::from_ymd_opt(2025, 6, 1).expect("date"));
-    params.cell_m = 2000.0;
+    let params = GapParams::defaults(NaiveDate::from_ymd_opt(2025, 6, 1).expect("date"), 2000.0);
     let id = run::run(&app.pool, &params, &|_, _| {})
         .await
         .expect("gap run")
@@ -1131,9 +1130,10 @@ async fn reach_sums_reports_against_the_plan() {
 // Follow-up: reported mentoring decides
 
 async fn followup_rows(app: &TestApp, as_of: &str) -> Vec<(String, String)> {
-    let mut params =
-        GapParams::defaults(NaiveDate::parse_from_str(as_of, "%Y-%m-%d").expect("date"));
-    params.cell_m = 3000.0;
+    let params = GapParams::defaults(
+        NaiveDate::parse_from_str(as_of, "%Y-%m-%d").expect("date"),
+        3000.0,
+    );
     let id = run::run(&app.pool, &params, &|_, _| {})
         .await
         .expect("gap run")

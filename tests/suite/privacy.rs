@@ -6,7 +6,7 @@
 use crate::common;
 
 use serde_json::Value;
-use sigap::analysis::gap::GapParams;
+use sigap::analysis::gap::{GapParams, DEFAULT_CELL_M};
 use sigap::analysis::run;
 use sigap::store::gap as gap_store;
 
@@ -18,10 +18,14 @@ async fn app_with(threshold: u32) -> (TestApp, i64) {
     let db = TestDb::new(true).await;
     let pool = db.pool();
     let (_, today) = gap_store::change_mark(&pool).await.unwrap();
-    let id = run::run(&pool, &GapParams::defaults(today), &|_, _| {})
-        .await
-        .unwrap()
-        .id;
+    let id = run::run(
+        &pool,
+        &GapParams::defaults(today, DEFAULT_CELL_M),
+        &|_, _| {},
+    )
+    .await
+    .unwrap()
+    .id;
     let app = serve_with(db, |c| c.suppress_below = threshold).await;
     (app, id)
 }

@@ -42,8 +42,7 @@ async fn world_with_data() -> World {
             .await
             .expect("title");
     }
-    let mut params = GapParams::defaults(chrono::Local::now().date_naive());
-    params.cell_m = 2000.0;
+    let params = GapParams::defaults(chrono::Local::now().date_naive(), 2000.0);
     let id = run::run(&w.app.pool, &params, &|_, _| {})
         .await
         .expect("gap run")
