@@ -402,6 +402,21 @@ async fn the_live_hexagon_size_follows_the_region_unless_the_deployment_sets_one
     let (cell_m, cells_500) = live_cells(&app, first).await;
     assert_eq!(cell_m, DEFAULT_CELL_M, "Bandung's extent calls for 500 m");
     assert!(cells_500 > 0);
+    // The region's size is kept until the kelurahan layer changes.
+    let cached = "SELECT count(*) FROM gap_auto_cell WHERE cell_m = 500";
+    assert_eq!(count(&app.pool, cached).await, 1);
+    app.pool
+        .get()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE kelurahan SET name = name WHERE code = (SELECT min(code) FROM kelurahan)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(count(&app.pool, "SELECT count(*) FROM gap_auto_cell").await, 0);
+    let first = caught_up(&app).await;
 
     let set = common::sigap_cli(&app.db, &["gap", "cell-size", "1000"]).await;
     assert!(set.status.success(), "{set:?}");
