@@ -2,8 +2,12 @@
 //!
 //! Runs the refresher of `sigap serve` in this process against DATABASE_URL (a database with the
 //! Bandung sample, or `sigap sample scale`), commits N coverage edits one after another, and times
-//! each until the live run's `changes_through` reaches the edit's change id. The peer, measured
-//! in the same run: the full batch run a planner starts by hand (`sigap gap run`).
+//! each until the live run's `changes_through` reaches the edit's change id. Each edit changes the
+//! figures: it ends one coverage area that is active today (yesterday becomes its last day), or
+//! gives it back its end date, in turn, so its kelurahan lose or regain that coverage (the area
+//! has its end date again afterwards). One more edit comes first and is not timed: the refresher
+//! takes it in while it measures everything once at start. The peer, measured in the same run: the
+//! full batch run a planner starts by hand (`sigap gap run`).
 //!
 //! ```text
 //! DATABASE_URL=dbname=sigap_bench_fresh cargo run --release --example gap_freshness -- [EDITS]
@@ -52,16 +56,33 @@ async fn main() -> anyhow::Result<()> {
         Duration::from_millis(args.debounce_ms),
     );
     let client = pool.get().await?;
+    let area = client
+        .query_opt(
+            "SELECT id, valid_to FROM coverage
+             WHERE rule_code IS NULL AND valid_from < current_date AND valid_to >= current_date
+             ORDER BY id LIMIT 1",
+            &[],
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no coverage area active today to edit"))?;
+    let (area_id, valid_to): (i64, chrono::NaiveDate) = (area.get(0), area.get(1));
+    let end = |ended: bool| {
+        let client = &client;
+        async move {
+            client
+                .execute(
+                    "UPDATE coverage SET valid_to = CASE WHEN $2 THEN current_date - 1 ELSE $3 END
+                     WHERE id = $1",
+                    &[&area_id, &ended, &valid_to],
+                )
+                .await
+        }
+    };
     let mut latencies = Vec::new();
-    for i in 0..args.edits {
+    // Edit 0 is the untimed warm-up.
+    for i in 0..=args.edits {
         let started = Instant::now();
-        client
-            .execute(
-                "UPDATE coverage SET valid_to = valid_to + CASE WHEN $1::int8 % 2 = 0 THEN 1 ELSE -1 END
-                 WHERE id = (SELECT min(id) FROM coverage WHERE rule_code IS NULL)",
-                &[&(i as i64)],
-            )
-            .await?;
+        end(i % 2 == 0).await?;
         let (change, _) = gap_store::change_mark(&pool).await?;
         loop {
             let run = gap_store::latest_default_run(&pool).await?;
@@ -74,8 +95,11 @@ async fn main() -> anyhow::Result<()> {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        latencies.push(started.elapsed().as_secs_f64());
+        if i > 0 {
+            latencies.push(started.elapsed().as_secs_f64());
+        }
     }
+    end(false).await?;
     latencies.sort_by(f64::total_cmp);
     let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
     let row = client

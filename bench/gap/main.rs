@@ -106,7 +106,9 @@ async fn main() -> anyhow::Result<()> {
         ours_s - measure_s - score_s
     );
     let failures = measured.failures.len();
-    println!("kelurahan PostGIS could not measure (left out, named in the run's summary): {failures}");
+    println!(
+        "kelurahan PostGIS could not measure (left out, named in the run's summary): {failures}"
+    );
     for f in measured.failures.iter().take(5) {
         println!("  {} {}", f.kelurahan_code, f.message);
     }

@@ -1,6 +1,6 @@
 // The live gap on the map: a coverage area added behind the map's back (with psql, as any write
-// path could) reaches the open map by itself. The server saves a new live run and announces it on
-// its event stream; the map reads the gap layer again without a reload and before its fallback
+// path could) reaches the open map by itself. The server refreshes the live run (in place: same
+// id, newer changes_through) and announces it on its event stream; the map reads the gap layer again without a reload and before its fallback
 // look at /api/analysis/gap/latest (every 60 s) has asked.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ after(async () => {
 
 const psql = (sql) => execFileSync('psql', ['-h', '/var/run/postgresql', '-d', world.db, '-v', 'ON_ERROR_STOP=1', '-qc', sql]);
 
-test('a new live gap run reaches the open map through the event stream', async () => {
+test('a refreshed live gap run reaches the open map through the event stream', async () => {
   const asked = [];
   let navigations = 0;
   let streamOpen;

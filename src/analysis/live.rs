@@ -9,6 +9,11 @@
 //! in one snapshot, and reuses the rest; scoring (ranks, classes, kecamatan, cells), which is
 //! cheap, runs whole. A change to the boundaries, a new day or a first refresh measures all.
 //!
+//! In place: the refresher also keeps every row the live run holds ([`LiveRows`]), so an
+//! incremental refresh writes only the rows whose figures changed into the same run
+//! (`store::gap_live`), in one transaction with the run's summary and `changes_through`. A full
+//! refresh saves a new run, as a batch run does, and drops the one it supersedes.
+//!
 //! One refresher per database: the task holds a session advisory lock on its listening
 //! connection; another process that cannot take it keeps trying, and takes over when the holder's
 //! connection ends. A failed refresh is logged and retried; it never stops the server.
@@ -23,8 +28,10 @@ use futures::StreamExt;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::analysis::gap::{GapParams, KelurahanInput};
+use crate::analysis::live_delta::{self, LiveRows};
 use crate::analysis::run;
 use crate::store::gap::{self as gap_store, MeasureFailure, Measured, Overlap, Scope};
+use crate::store::gap_live;
 use crate::store::StoreError;
 
 const CHANNEL: &str = "sigap_gap_changes";
@@ -72,6 +79,9 @@ struct Measurements {
     cell_m: f64,
     through: i64,
     kelurahan: BTreeMap<String, Measurement>,
+    /// The live run of that day and every row it holds, when known: an incremental refresh then
+    /// updates it in place.
+    saved: Option<(i64, LiveRows)>,
 }
 
 impl Measurements {
@@ -81,6 +91,7 @@ impl Measurements {
             cell_m: params.cell_m,
             through,
             kelurahan: BTreeMap::new(),
+            saved: None,
         };
         m.replace(&[], measured);
         m
@@ -143,26 +154,60 @@ async fn refresh(
         }
         _ => None,
     };
-    let (measured, remeasured) = match (memory.as_mut(), changed) {
+    let (m, measured, remeasured) = match (memory.as_mut(), changed) {
         (Some(m), Some(codes)) => {
             let part =
                 gap_store::measure(pool, &params, Scope::Only(&codes), workers, &|_, _| {}).await?;
             let followup = part.followup.clone();
             m.replace(&codes, part);
             m.through = through;
-            (m.assemble(followup), codes.len())
+            let measured = m.assemble(followup);
+            (m, measured, codes.len())
         }
         _ => {
             let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
             let n = all.kelurahan.len() + all.failures.len();
             let followup = all.followup.clone();
             let m = memory.insert(Measurements::new(&params, through, all));
-            (m.assemble(followup), n)
+            let measured = m.assemble(followup);
+            (m, measured, n)
         }
     };
-    let outcome = run::score_and_save(pool, &params, &measured, through).await?;
-    gap_store::prune_superseded_live_runs(pool, outcome.id).await?;
-    Ok((outcome.id, remeasured))
+    let (results, summary) = run::score(&params, &measured);
+    let rows = LiveRows::new(results, measured.followup.clone(), measured.overlap.clone());
+    // `saved` is only kept across incremental refreshes of one day (a full one starts afresh).
+    let mut id = None;
+    if let Some((live, saved)) = m.saved.take() {
+        let delta = live_delta::diff(&saved, &rows);
+        let weighted = rows.results.population_weighted;
+        match gap_live::update(pool, live, &delta, weighted, &summary, through).await {
+            Ok(true) => {
+                tracing::debug!(
+                    run = live,
+                    rows = delta.len(),
+                    "live gap run updated in place"
+                );
+                id = Some(live);
+            }
+            Ok(false) => {}
+            Err(e) => {
+                // Rolled back: the run still holds `saved`.
+                m.saved = Some((live, saved));
+                return Err(e);
+            }
+        }
+    }
+    let id = match id {
+        Some(id) => id,
+        None => {
+            let r = &rows.results;
+            let id = gap_store::save(pool, &params, r, &measured, &summary, through).await?;
+            gap_store::prune_superseded_live_runs(pool, id).await?;
+            id
+        }
+    };
+    m.saved = Some((id, rows));
+    Ok((id, remeasured))
 }
 
 /// Fills the memory with a measurement of everything as of today, without saving a run.
@@ -173,7 +218,10 @@ async fn prime(pool: &Pool, memory: &mut Option<Measurements>) {
         let params = GapParams::defaults(today, gap_store::default_cell_m(pool).await?);
         let workers = run::default_workers(pool);
         let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
-        Ok::<_, StoreError>(Measurements::new(&params, through, all))
+        let mut m = Measurements::new(&params, through, all);
+        // What the live run holds, so the first change is already written in place.
+        m.saved = gap_live::load(pool, &params).await?;
+        Ok::<_, StoreError>(m)
     }
     .await;
     match primed {

@@ -5,4 +5,5 @@
 pub mod budget;
 pub mod gap;
 pub mod live;
+pub mod live_delta;
 pub mod run;

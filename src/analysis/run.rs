@@ -44,10 +44,16 @@ pub async fn score_and_save(
     measured: &Measured,
     changes_through: i64,
 ) -> Result<RunOutcome, StoreError> {
-    let results = compute(&params.weights, &measured.kelurahan);
-    let summary = summarise(&results, measured);
+    let (results, summary) = score(params, measured);
     let id = gap_store::save(pool, params, &results, measured, &summary, changes_through).await?;
     Ok(RunOutcome { id, summary })
+}
+
+/// Scores measured inputs: the results and the summary a run saves.
+pub fn score(params: &GapParams, measured: &Measured) -> (GapResults, Value) {
+    let results = compute(&params.weights, &measured.kelurahan);
+    let summary = summarise(&results, measured);
+    (results, summary)
 }
 
 fn top(areas: &[AreaResult], n: usize) -> Vec<Value> {

@@ -1,12 +1,14 @@
-//! Server-sent events for the live gap run: the map hears of a new public run as soon as it is
-//! saved, instead of asking every 15 seconds.
+//! Server-sent events for the live gap run: the map hears of a new or refreshed public run as
+//! soon as it is saved, instead of asking every 15 seconds.
 //!
-//! Saving a live run notifies `sigap_gap_live` in its transaction (so after commit, from whichever
-//! process of a fleet saved it). Each process LISTENs on one connection of its own and wakes its
-//! subscribers; each subscriber then reads the latest live run and sends it when it differs from
-//! the one it sent last. A reconnected listener wakes everyone too, so a run saved while it was
-//! away is not missed. `GET /api/analysis/gap/live/events` (`text/event-stream`): a `run` event
-//! with `{"id", "created_at", "as_of", "changes_through"}` on connect and on every new live run,
+//! Saving a live run, or updating it in place (`store::gap_live`), notifies `sigap_gap_live` in
+//! its transaction (so after commit, from whichever process of a fleet wrote it). Each process
+//! LISTENs on one connection of its own and wakes its subscribers; each subscriber then reads the
+//! latest live run and sends it when it differs from the one it sent last, by id or by the last
+//! change it includes (an in-place refresh keeps the id). A reconnected listener wakes everyone
+//! too, so a run saved while it was away is not missed. `GET /api/analysis/gap/live/events`
+//! (`text/event-stream`): a `run` event with `{"id", "created_at", "refreshed_at", "as_of",
+//! "changes_through"}` on connect and each time the live run is new or refreshed,
 //! a comment every 20 s to keep proxies from closing the connection. Streams hold no database
 //! connection while they wait, at most [`MAX_SUBSCRIBERS`] are open per process (then 503), and
 //! all end when the server shuts down so the graceful shutdown does not wait for them.
@@ -96,17 +98,21 @@ impl GapEvents {
     }
 }
 
+/// What tells one state of the live run from the next: its id and the last change it includes.
+type RunMark = (i64, Option<i64>);
+
 /// The latest live run as the event's JSON, if there is one.
-async fn latest(state: &AppState) -> Option<(i64, String)> {
+async fn latest(state: &AppState) -> Option<(RunMark, String)> {
     match gap_store::latest_default_run(&state.pool).await {
         Ok(Some(run)) => {
             let data = json!({
                 "id": run.id,
                 "created_at": run.created_at,
+                "refreshed_at": run.refreshed_at,
                 "as_of": run.params["as_of"],
                 "changes_through": run.changes_through,
             });
-            Some((run.id, data.to_string()))
+            Some(((run.id, run.changes_through), data.to_string()))
         }
         Ok(None) => None,
         Err(e) => {
@@ -120,13 +126,14 @@ struct Subscriber {
     state: AppState,
     wake: broadcast::Receiver<()>,
     closing: watch::Receiver<bool>,
-    sent: Option<i64>,
+    sent: Option<RunMark>,
     first: bool,
     _place: OwnedSemaphorePermit,
 }
 
 impl Subscriber {
-    /// The next `run` event: at once for the first, then on a wake-up that brings a new run.
+    /// The next `run` event: at once for the first, then on a wake-up that brings a new or
+    /// refreshed run.
     async fn next(&mut self) -> Option<Event> {
         loop {
             if !std::mem::take(&mut self.first) {
@@ -141,9 +148,9 @@ impl Subscriber {
             if *self.closing.borrow() {
                 return None;
             }
-            if let Some((id, data)) = latest(&self.state).await {
-                if self.sent != Some(id) {
-                    self.sent = Some(id);
+            if let Some((mark, data)) = latest(&self.state).await {
+                if self.sent != Some(mark) {
+                    self.sent = Some(mark);
                     return Some(Event::default().event("run").data(data));
                 }
             }
@@ -152,8 +159,9 @@ impl Subscriber {
 }
 
 /// `GET /api/analysis/gap/live/events`: server-sent events; a `run` event `{id, created_at,
-/// as_of, changes_through}` on connect and each time a new live run is saved (by any process of
-/// a fleet), a comment every 20 s. At most 2 000 open per process, then 503.
+/// refreshed_at, as_of, changes_through}` on connect and each time a live run is saved or
+/// refreshed in place (by any process of a fleet), a comment every 20 s. At most 2 000 open per
+/// process, then 503.
 #[utoipa::path(get, path = "/api/analysis/gap/live/events", tag = "analysis",
     responses((status = 200, description = "The event stream", content_type = "text/event-stream")))]
 pub async fn stream(

@@ -11,8 +11,11 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio_postgres::{GenericClient, Row};
 
-use crate::analysis::gap::{CellPiece, GapParams, GapResults, KelurahanInput};
+use crate::analysis::gap::{
+    AreaResult, CellPiece, CellResult, GapParams, GapResults, KelurahanInput,
+};
 use crate::domain::ProposalStatus;
+use crate::store::gap_rows::{AreaColumns, CellColumns, FollowupColumns, OverlapColumns};
 use crate::store::{Context, StoreError};
 
 const ACTIVE_PROGRAMS_SQL: &str = include_str!("../../sql/queries/gap_active_programs.sql");
@@ -21,11 +24,13 @@ const FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_followup.sql");
 /// Saving a live run notifies this channel with the run's id (api::gap_events listens).
 pub const LIVE_CHANNEL: &str = "sigap_gap_live";
 const SAVE_RUN_SQL: &str = include_str!("../../sql/queries/gap_save_run.sql");
-const SAVE_KELURAHAN_SQL: &str = include_str!("../../sql/queries/gap_save_kelurahan.sql");
-const SAVE_KECAMATAN_SQL: &str = include_str!("../../sql/queries/gap_save_kecamatan.sql");
-const SAVE_CELLS_SQL: &str = include_str!("../../sql/queries/gap_save_cells.sql");
-const SAVE_FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_save_followup.sql");
-const SAVE_OVERLAP_SQL: &str = include_str!("../../sql/queries/gap_save_overlap.sql");
+pub(crate) const SAVE_KELURAHAN_SQL: &str =
+    include_str!("../../sql/queries/gap_save_kelurahan.sql");
+pub(crate) const SAVE_KECAMATAN_SQL: &str =
+    include_str!("../../sql/queries/gap_save_kecamatan.sql");
+pub(crate) const SAVE_CELLS_SQL: &str = include_str!("../../sql/queries/gap_save_cells.sql");
+pub(crate) const SAVE_FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_save_followup.sql");
+pub(crate) const SAVE_OVERLAP_SQL: &str = include_str!("../../sql/queries/gap_save_overlap.sql");
 /// The analyst's formulation, kept as the benchmark's peer: one union of all active coverage,
 /// then one intersection per kelurahan.
 pub const NAIVE_FRACTIONS_SQL: &str = include_str!("../../sql/queries/gap_naive_fractions.sql");
@@ -553,131 +558,32 @@ pub async fn save(
         .context("announcing the live gap run")?;
     }
 
-    for (sql, rows, what) in [
-        (
-            SAVE_KELURAHAN_SQL,
-            &results.kelurahan,
-            "saving gap results per kelurahan",
-        ),
-        (
-            SAVE_KECAMATAN_SQL,
-            &results.kecamatan,
-            "saving gap results per kecamatan",
-        ),
-    ] {
-        let col = |f: fn(&crate::analysis::gap::AreaResult) -> f64| -> Vec<f64> {
-            rows.iter().map(f).collect()
-        };
-        tx.execute(
-            sql,
-            &[
-                &id,
-                &rows.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(),
-                &rows
-                    .iter()
-                    .map(|r| r.kecamatan_code.as_str())
-                    .collect::<Vec<_>>(),
-                &col(|r| r.area_m2),
-                &col(|r| r.covered_m2),
-                &col(|r| r.covered_fraction),
-                &col(|r| r.people_fraction),
-                &rows.iter().map(|r| r.population).collect::<Vec<_>>(),
-                &rows.iter().map(|r| r.households).collect::<Vec<_>>(),
-                &rows
-                    .iter()
-                    .map(|r| r.low_income_households)
-                    .collect::<Vec<_>>(),
-                &col(|r| r.people_covered),
-                &col(|r| r.people_uncovered),
-                &col(|r| r.low_income_covered),
-                &col(|r| r.low_income_uncovered),
-                &rows.iter().map(|r| r.programs).collect::<Vec<_>>(),
-                &rows.iter().map(|r| r.partners).collect::<Vec<_>>(),
-                &rows.iter().map(|r| r.proposals as i32).collect::<Vec<_>>(),
-                &rows.iter().map(|r| r.supports).collect::<Vec<_>>(),
-                &col(|r| r.need),
-                &col(|r| r.demand),
-                &col(|r| r.gap_score),
-                &rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
-                &rows.iter().map(|r| r.class).collect::<Vec<_>>(),
-            ],
-        )
+    let kelurahan: Vec<&AreaResult> = results.kelurahan.iter().collect();
+    let kelurahan = AreaColumns::new(&kelurahan);
+    tx.execute(SAVE_KELURAHAN_SQL, &kelurahan.params(&id))
         .await
-        .context(what)?;
-    }
-
-    let cells = &results.cells;
-    let ccol = |f: fn(&crate::analysis::gap::CellResult) -> f64| -> Vec<f64> {
-        cells.iter().map(f).collect()
-    };
-    tx.execute(
-        SAVE_CELLS_SQL,
-        &[
-            &id,
-            &params.cell_m,
-            &cells.iter().map(|c| c.i).collect::<Vec<_>>(),
-            &cells.iter().map(|c| c.j).collect::<Vec<_>>(),
-            &ccol(|c| c.land_m2),
-            &ccol(|c| c.covered_m2),
-            &ccol(|c| c.covered_fraction),
-            &ccol(|c| c.low_income_households),
-            &ccol(|c| c.low_income_uncovered),
-            &cells.iter().map(|c| c.proposals as i32).collect::<Vec<_>>(),
-            &cells.iter().map(|c| c.supports).collect::<Vec<_>>(),
-            &ccol(|c| c.need),
-            &ccol(|c| c.demand),
-            &ccol(|c| c.gap_score),
-            &cells.iter().map(|c| c.rank).collect::<Vec<_>>(),
-            &cells.iter().map(|c| c.class).collect::<Vec<_>>(),
-        ],
-    )
-    .await
-    .context("saving gap results per cell")?;
-
-    let f = &measured.followup;
+        .context("saving gap results per kelurahan")?;
+    let kecamatan: Vec<&AreaResult> = results.kecamatan.iter().collect();
+    let kecamatan = AreaColumns::new(&kecamatan);
+    tx.execute(SAVE_KECAMATAN_SQL, &kecamatan.params(&id))
+        .await
+        .context("saving gap results per kecamatan")?;
+    let cells: Vec<&CellResult> = results.cells.iter().collect();
+    let cells = CellColumns::new(&cells);
+    tx.execute(SAVE_CELLS_SQL, &cells.params(&id, Some(&params.cell_m)))
+        .await
+        .context("saving gap results per cell")?;
+    let followup: Vec<&Followup> = measured.followup.iter().collect();
     tx.execute(
         SAVE_FOLLOWUP_SQL,
-        &[
-            &id,
-            &f.iter()
-                .map(|x| x.kelurahan_code.as_str())
-                .collect::<Vec<_>>(),
-            &f.iter()
-                .map(|x| x.program_code.as_str())
-                .collect::<Vec<_>>(),
-            &f.iter()
-                .map(|x| x.program_type.as_str())
-                .collect::<Vec<_>>(),
-            &f.iter()
-                .map(|x| x.partner_code.as_str())
-                .collect::<Vec<_>>(),
-            &f.iter().map(|x| x.training_ended).collect::<Vec<_>>(),
-            &f.iter().map(|x| x.window_closed).collect::<Vec<_>>(),
-        ],
+        &FollowupColumns::new(&followup).params(&id),
     )
     .await
     .context("saving follow-up gaps")?;
-
-    // text[][] cannot be ragged, so partner lists travel joined and are split in SQL.
-    let o = &measured.overlap;
-    tx.execute(
-        SAVE_OVERLAP_SQL,
-        &[
-            &id,
-            &o.iter()
-                .map(|x| x.kelurahan_code.as_str())
-                .collect::<Vec<_>>(),
-            &o.iter()
-                .map(|x| x.program_type.as_str())
-                .collect::<Vec<_>>(),
-            &o.iter()
-                .map(|x| x.partner_codes.join(","))
-                .collect::<Vec<_>>(),
-            &o.iter().map(|x| x.overlap_m2).collect::<Vec<_>>(),
-        ],
-    )
-    .await
-    .context("saving overlaps")?;
+    let overlap: Vec<&Overlap> = measured.overlap.iter().collect();
+    tx.execute(SAVE_OVERLAP_SQL, &OverlapColumns::new(&overlap).params(&id))
+        .await
+        .context("saving overlaps")?;
 
     tx.commit().await.context("committing a gap run")?;
     Ok(id)
@@ -688,6 +594,9 @@ pub async fn save(
 pub struct RunInfo {
     pub id: i64,
     pub created_at: DateTime<Utc>,
+    /// When it last took in a change: the live run is updated in place (`store::gap_live`);
+    /// any other run keeps its `created_at`.
+    pub refreshed_at: DateTime<Utc>,
     pub params: Value,
     pub is_default: bool,
     /// The public map's run: default parameters, as of the day it was made.
@@ -698,7 +607,7 @@ pub struct RunInfo {
     pub summary: Value,
 }
 
-const RUN_COLUMNS: &str = "SELECT id, created_at, \
+const RUN_COLUMNS: &str = "SELECT id, created_at, refreshed_at, \
      jsonb_build_object('as_of', as_of, 'program_type', program_type, \
         'partner_type', partner_type, 'cell_m', cell_m, 'followup_months', followup_months, \
         'weights', weights) AS params, \
@@ -708,6 +617,7 @@ fn run_info(row: &Row) -> RunInfo {
     RunInfo {
         id: row.get("id"),
         created_at: row.get("created_at"),
+        refreshed_at: row.get("refreshed_at"),
         params: row.get("params"),
         is_default: row.get("is_default"),
         live: row.get("live"),

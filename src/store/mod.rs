@@ -8,6 +8,8 @@ pub mod collections;
 pub mod features;
 pub mod follow;
 pub mod gap;
+pub mod gap_live;
+pub mod gap_rows;
 pub mod idempotency;
 pub mod import;
 pub mod migrate;

@@ -1,9 +1,10 @@
 //! The live gap analysis: after any sequence of edits to its inputs, the public run catches up
-//! by itself and equals a fresh batch run field by field; its tiles are never stale; a dated run
-//! never replaces it.
+//! by itself (in place: same run, only the changed rows written) and equals a fresh batch run
+//! field by field; its tiles are never stale; a dated run never replaces it.
 
 use crate::common;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -22,14 +23,16 @@ async fn live_app() -> TestApp {
     .await
 }
 
-/// Waits (bounded) until the public run includes every logged change; returns its id.
-async fn caught_up(app: &TestApp) -> i64 {
+/// Waits (bounded) until the public run includes every logged change; returns its id and the
+/// last change it includes.
+async fn caught_up(app: &TestApp) -> (i64, i64) {
     let started = Instant::now();
     loop {
         let (last, _) = gap_store::change_mark(&app.pool).await.unwrap();
         if let Some(run) = gap_store::latest_default_run(&app.pool).await.unwrap() {
-            if run.changes_through.unwrap_or(0) >= last && run.live {
-                return run.id;
+            let through = run.changes_through.unwrap_or(0);
+            if through >= last && run.live {
+                return (run.id, through);
             }
         }
         assert!(
@@ -147,8 +150,9 @@ async fn apply(app: &TestApp, e: &Edit) {
     client.execute(sql, &[&n]).await.unwrap();
 }
 
-/// Every row of a run's per-kelurahan, per-kecamatan, per-cell and follow-up results, without the run id,
-/// as text (numbers rounded to 1e-9 so that only real differences show).
+/// Every row of a run's per-kelurahan, per-kecamatan, per-cell, follow-up and overlap results,
+/// without the run id, as text (numbers rounded to 1e-9 so that only real differences show), and
+/// the run's summary.
 async fn results(app: &TestApp, run_id: i64) -> Vec<String> {
     let client = app.pool.get().await.unwrap();
     let mut out = Vec::new();
@@ -157,6 +161,7 @@ async fn results(app: &TestApp, run_id: i64) -> Vec<String> {
         ("gap_kecamatan", "kecamatan_code"),
         ("gap_cell", "cell_i, cell_j"),
         ("gap_followup", "kelurahan_code, program_code"),
+        ("gap_overlap", "kelurahan_code, program_type"),
     ] {
         let sql = format!(
             "SELECT (SELECT string_agg(
@@ -170,16 +175,26 @@ async fn results(app: &TestApp, run_id: i64) -> Vec<String> {
             out.push(format!("{table}: {}", r.get::<_, String>(0)));
         }
     }
+    let run = gap_store::get_run(&app.pool, run_id)
+        .await
+        .unwrap()
+        .unwrap();
+    out.push(format!(
+        "gap_run: population_weighted={}, summary={}",
+        run.population_weighted, run.summary
+    ));
     out
 }
 
 async fn live_equals_batch(edits: Vec<Edit>) {
     let app = live_app().await;
-    caught_up(&app).await;
+    let (first, _) = caught_up(&app).await;
     for e in &edits {
         apply(&app, e).await;
     }
-    let live = caught_up(&app).await;
+    let (live, _) = caught_up(&app).await;
+    // None of these edits touches the boundaries: every refresh was done in place.
+    assert_eq!(live, first, "the live run is updated in place");
     let (_, today) = gap_store::change_mark(&app.pool).await.unwrap();
     let cell_m = gap_store::default_cell_m(&app.pool).await.unwrap();
     let batch = run::run(&app.pool, &GapParams::defaults(today, cell_m), &|_, _| {})
@@ -218,8 +233,9 @@ async fn a_mentoring_report_refreshes_the_live_followup_list() {
     .await;
 }
 
-/// Reads server-sent events from `res` until the next `run` event; returns its run id.
-async fn next_run_event(res: &mut reqwest::Response, buf: &mut String) -> i64 {
+/// Reads server-sent events from `res` until the next `run` event; returns its run id and the
+/// last change it includes.
+async fn next_run_event(res: &mut reqwest::Response, buf: &mut String) -> (i64, i64) {
     loop {
         if let Some(end) = buf.find("\n\n") {
             let event: String = buf.drain(..end + 2).collect();
@@ -230,10 +246,16 @@ async fn next_run_event(res: &mut reqwest::Response, buf: &mut String) -> i64 {
                     .expect("a run event carries data");
                 let run: serde_json::Value = serde_json::from_str(data).expect("JSON data");
                 assert!(
-                    run["as_of"].is_string() && run["changes_through"].is_i64(),
+                    run["as_of"].is_string()
+                        && run["refreshed_at"].is_string()
+                        && run["changes_through"].is_i64(),
                     "{run}"
                 );
-                return run["id"].as_i64().expect("run id");
+                let id = run["id"].as_i64().expect("run id");
+                return (
+                    id,
+                    run["changes_through"].as_i64().expect("changes_through"),
+                );
             }
             continue; // a keep-alive comment
         }
@@ -247,8 +269,8 @@ async fn next_run_event(res: &mut reqwest::Response, buf: &mut String) -> i64 {
     }
 }
 
-/// The map's event stream announces the live run on connect and each new one after a change,
-/// without the map asking again.
+/// The map's event stream announces the live run on connect and again after each change it takes
+/// in (a refresh in place keeps the id and moves `changes_through`), without the map asking.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_event_stream_announces_each_new_live_run() {
     let app = live_app().await;
@@ -274,28 +296,74 @@ async fn the_event_stream_announces_each_new_live_run() {
     )
     .await;
     let second = caught_up(&app).await;
-    assert!(second > first);
-    // Each announced run is newer than the last; the stream reaches the caught-up one.
+    assert!(second.1 > first.1, "{second:?} after {first:?}");
+    // Each announced state of the run is newer than the last; the stream reaches the caught-up one.
     let mut last = first;
     while last != second {
-        let id = next_run_event(&mut res, &mut buf).await;
+        let now = next_run_event(&mut res, &mut buf).await;
         assert!(
-            id > last && id <= second,
-            "{id} after {last}, expecting {second}"
+            now > last && now <= second,
+            "{now:?} after {last:?}, expecting {second:?}"
         );
-        last = id;
+        last = now;
     }
 }
 
-/// The run ids in a decoded gap_kelurahan tile (`ogrinfo -al` prints each feature's fields).
-fn run_ids(info: &str) -> Vec<i64> {
-    info.lines()
-        .filter_map(|l| l.trim().strip_prefix("run_id (Integer) = "))
-        .filter_map(|v| v.trim().parse().ok())
+/// Per feature of a decoded gap_kelurahan tile (`ogrinfo -al` prints each feature's fields): its
+/// code, run id, rank and low-income households, as printed.
+fn tile_rows(info: &str) -> BTreeMap<String, (i64, String, String)> {
+    let mut out = BTreeMap::new();
+    let mut feature: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut flush = |f: &mut BTreeMap<&str, &str>| {
+        if let (Some(code), Some(run)) = (f.get("code"), f.get("run_id")) {
+            let field = |k: &str| f.get(k).map_or("(null)", |v| *v).to_owned();
+            out.insert(
+                (*code).to_owned(),
+                (
+                    run.parse().unwrap(),
+                    field("rank"),
+                    field("low_income_households"),
+                ),
+            );
+        }
+        f.clear();
+    };
+    for line in info.lines() {
+        if line.starts_with("OGRFeature(") {
+            flush(&mut feature);
+        } else if let Some((name, value)) = line.trim().split_once(" = ") {
+            if let Some((name, _type)) = name.split_once(" (") {
+                feature.insert(name, value.trim());
+            }
+        }
+    }
+    flush(&mut feature);
+    out
+}
+
+/// The same figures for `codes` as the live run holds them in the database.
+async fn live_rows(app: &TestApp, codes: Vec<String>) -> BTreeMap<String, (i64, String, String)> {
+    let client = app.pool.get().await.unwrap();
+    client
+        .query(
+            "SELECT g.kelurahan_code, g.run_id, g.rank::text,
+                    coalesce(g.low_income_households::text, '(null)')
+             FROM gap_run_latest_default r JOIN gap_kelurahan g ON g.run_id = r.id
+             WHERE g.kelurahan_code = ANY ($1)",
+            &[&codes],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2), r.get(3))))
         .collect()
 }
 
-async fn gap_tile(app: &TestApp, t: (u32, u32, u32)) -> (String, Vec<i64>) {
+/// The tile's ETag and figures, checked against the live run in the database: never stale.
+async fn gap_tile(
+    app: &TestApp,
+    t: (u32, u32, u32),
+) -> (String, BTreeMap<String, (i64, String, String)>) {
     let res = app
         .http
         .get(app.url(&format!("/tiles/gap_kelurahan/{}/{}/{}.mvt", t.0, t.1, t.2)))
@@ -304,35 +372,46 @@ async fn gap_tile(app: &TestApp, t: (u32, u32, u32)) -> (String, Vec<i64>) {
         .unwrap();
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let bytes = res.bytes().await.unwrap();
-    (etag, run_ids(&ogrinfo_tile_features(&bytes, t).await))
+    let rows = tile_rows(&ogrinfo_tile_features(&bytes, t).await);
+    assert!(!rows.is_empty(), "the tile has gap features");
+    assert_eq!(rows, live_rows(app, rows.keys().cloned().collect()).await);
+    (etag, rows)
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
     let app = live_app().await;
     let first = caught_up(&app).await;
-    let t = tile_of(107.61, -6.91, 12);
-    let (etag, ids) = gap_tile(&app, t).await;
+    let (lon, lat) = (107.61, -6.91);
+    let t = tile_of(lon, lat, 12);
+    let (etag, rows) = gap_tile(&app, t).await;
     assert!(
-        !ids.is_empty() && ids.iter().all(|&i| i == first),
-        "{ids:?} vs {first}"
+        rows.values().all(|r| r.0 == first.0),
+        "{rows:?} vs {first:?}"
     );
 
-    // A new coverage area: the live run follows, and the cached tile with it.
-    apply(
-        &app,
-        &Edit::AddCoverage {
-            kel: 40,
-            radius_m: 900.0,
-        },
-    )
-    .await;
+    // The low-income households of the kelurahan at the tile's point change: the live run takes
+    // the change in place (same id), its figures (and ranks) change, and the cached tile with
+    // them.
+    let client = app.pool.get().await.unwrap();
+    let edited = client
+        .execute(
+            "UPDATE indicator SET low_income_households = coalesce(low_income_households, 0) + 137
+             WHERE kelurahan_code = (SELECT code FROM kelurahan
+                                     WHERE ST_Intersects(geom, ST_SetSRID(ST_MakePoint($1, $2), 4326))
+                                     ORDER BY code LIMIT 1)",
+            &[&lon, &lat],
+        )
+        .await
+        .unwrap();
+    assert!(edited >= 1);
     let second = caught_up(&app).await;
-    assert!(second > first);
-    let (etag2, ids) = gap_tile(&app, t).await;
+    assert_eq!(second.0, first.0, "the live run is updated in place");
+    assert!(second.1 > first.1);
+    let (etag2, rows2) = gap_tile(&app, t).await;
     assert_ne!(etag, etag2, "the gap tile changed with the run");
-    assert!(ids.iter().all(|&i| i == second), "{ids:?} vs {second}");
-    // The superseded run of the same day is gone; one live run per day stays.
+    assert_ne!(rows, rows2);
+    // One live run per day.
     assert_eq!(
         count(&app.pool, "SELECT count(*) FROM gap_run WHERE live").await,
         1
@@ -351,11 +430,13 @@ async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
     .unwrap()
     .id;
     let latest: serde_json::Value = app.get_json("/api/analysis/gap/latest").await;
-    assert_eq!(latest["id"], second);
+    assert_eq!(latest["id"], second.0);
     assert_eq!(latest["live"], true);
-    assert!(latest["changes_through"].as_i64().unwrap() > 0);
-    let (_, ids) = gap_tile(&app, t).await;
-    assert!(ids.iter().all(|&i| i == second));
+    assert_eq!(latest["changes_through"], second.1);
+    let at = |k: &str| chrono::DateTime::parse_from_rfc3339(latest[k].as_str().unwrap()).unwrap();
+    assert!(at("refreshed_at") > at("created_at"), "{latest}");
+    let (_, rows) = gap_tile(&app, t).await;
+    assert!(rows.values().all(|r| r.0 == second.0));
     let dated_read = app
         .http
         .get(app.url(&format!("/api/analysis/gap/{dated}")))
@@ -363,6 +444,24 @@ async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
         .await
         .unwrap();
     assert_eq!(dated_read.status(), 200);
+
+    // A new day (or a change to the boundaries) is a full refresh: a new live run, and the
+    // tiles follow it.
+    client
+        .execute(
+            "UPDATE kelurahan SET name = name || '' WHERE code = (SELECT min(code) FROM kelurahan)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let third = caught_up(&app).await;
+    assert!(third.0 > second.0, "{third:?} after {second:?}");
+    let (_, rows) = gap_tile(&app, t).await;
+    assert!(rows.values().all(|r| r.0 == third.0));
+    assert_eq!(
+        count(&app.pool, "SELECT count(*) FROM gap_run WHERE live").await,
+        1
+    );
 }
 
 /// The hexagon edge of the live run now, and how many cells that run has.
@@ -398,7 +497,7 @@ async fn the_live_hexagon_size_follows_the_region_unless_the_deployment_sets_one
     assert_eq!(sizes, [500.0, 500.0, 2000.0, 2000.0, 20000.0]);
 
     let app = live_app().await;
-    let first = caught_up(&app).await;
+    let (first, _) = caught_up(&app).await;
     let (cell_m, cells_500) = live_cells(&app, first).await;
     assert_eq!(cell_m, DEFAULT_CELL_M, "Bandung's extent calls for 500 m");
     assert!(cells_500 > 0);
@@ -415,13 +514,16 @@ async fn the_live_hexagon_size_follows_the_region_unless_the_deployment_sets_one
         )
         .await
         .unwrap();
-    assert_eq!(count(&app.pool, "SELECT count(*) FROM gap_auto_cell").await, 0);
-    let first = caught_up(&app).await;
+    assert_eq!(
+        count(&app.pool, "SELECT count(*) FROM gap_auto_cell").await,
+        0
+    );
+    let (first, _) = caught_up(&app).await;
 
     let set = common::sigap_cli(&app.db, &["gap", "cell-size", "1000"]).await;
     assert!(set.status.success(), "{set:?}");
     assert!(String::from_utf8_lossy(&set.stdout).contains("1000 m"));
-    let second = caught_up(&app).await;
+    let (second, _) = caught_up(&app).await;
     assert!(second > first, "changing the size refreshes the live run");
     let (cell_m, cells_1000) = live_cells(&app, second).await;
     assert_eq!(cell_m, 1000.0);
@@ -456,7 +558,7 @@ async fn the_live_hexagon_size_follows_the_region_unless_the_deployment_sets_one
     let auto = common::sigap_cli(&app.db, &["gap", "cell-size", "auto"]).await;
     assert!(auto.status.success(), "{auto:?}");
     assert!(String::from_utf8_lossy(&auto.stdout).contains("500 m"));
-    let third = caught_up(&app).await;
+    let (third, _) = caught_up(&app).await;
     assert!(third > second);
     assert_eq!(live_cells(&app, third).await, (DEFAULT_CELL_M, cells_500));
 }

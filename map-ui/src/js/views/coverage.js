@@ -163,14 +163,18 @@ export default {
       if (!mounted) return;
       if (gap.length > 0) {
         const asOf = gap.map((f) => f.properties.as_of).filter(Boolean).sort().pop();
-        const at = shownRun?.created_at ? new Date(shownRun.created_at) : null;
+        // The live run is refreshed in place: refreshed_at is when it last took in a change.
+        const when = shownRun?.refreshed_at ?? shownRun?.created_at;
+        const at = when ? new Date(when) : null;
         const time = at ? at.toLocaleTimeString(document.documentElement.lang === 'en' ? 'en-GB' : 'id-ID', { hour: '2-digit', minute: '2-digit' }) : '';
         if (asOf) note.textContent = t('cov.gap_as_of', { date: fmtDate(asOf), time });
       }
-      // The server announces each new live run (server-sent events), so a change shows within
-      // seconds; a slow look every minute covers a proxy that drops the stream.
+      // The server announces each new or refreshed live run (server-sent events), so a change
+      // shows within seconds; a slow look every minute covers a proxy that drops the stream. A
+      // refresh keeps the run's id and moves its changes_through.
       const redrawFor = (now) => {
-        if (!mounted || !now?.id || now.id === shownRun?.id) return;
+        if (!mounted || !now?.id) return;
+        if (now.id === shownRun?.id && now.changes_through === shownRun?.changes_through) return;
         cache.gap = null;
         cache.cells = null;
         map.sigapRefresh();
