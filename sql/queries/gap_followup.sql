@@ -8,7 +8,8 @@
 -- in the kelurahan during the window counts as follow-up, whichever program held them; and a
 -- pendampingan coverage counts only when its program has no report for that kelurahan and window
 -- (reports of zero sessions mean none were held). Pending (unapproved) entries never count.
--- $1 date as_of, $2 int4 months, $3 text partner type of the training, or NULL.
+-- $1 date as_of, $2 int4 months, $3 text partner type of the training, or NULL, $4 text[] the
+-- kelurahan to look at, or NULL for all (the live refresh asks only for those a change touched).
 WITH trained AS (
     SELECT k.code AS kelurahan_code, pr.code AS program_code, pr.type AS program_type,
            pr.partner_code, max(least(c.valid_to, pr.end_date)) AS ended
@@ -21,6 +22,7 @@ WITH trained AS (
       AND c.approved_at IS NOT NULL
       AND greatest(c.valid_from, pr.start_date) <= least(c.valid_to, pr.end_date)
       AND ($3::text IS NULL OR pa.type = $3)
+      AND ($4::text[] IS NULL OR k.code = ANY ($4::text[]))
     GROUP BY 1, 2, 3, 4
 ),
 closed AS (

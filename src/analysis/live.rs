@@ -30,7 +30,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use crate::analysis::gap::{GapParams, KelurahanInput};
 use crate::analysis::live_delta::{self, LiveRows};
 use crate::analysis::run;
-use crate::store::gap::{self as gap_store, MeasureFailure, Measured, Overlap, Scope};
+use crate::store::gap::{self as gap_store, Followup, MeasureFailure, Measured, Overlap, Scope};
 use crate::store::gap_live;
 use crate::store::StoreError;
 
@@ -79,6 +79,8 @@ struct Measurements {
     cell_m: f64,
     through: i64,
     kelurahan: BTreeMap<String, Measurement>,
+    /// Follow-up gaps per kelurahan (found apart from the measurement, so also where it failed).
+    followup: BTreeMap<String, Vec<Followup>>,
     /// The live run of that day and every row it holds, when known: an incremental refresh then
     /// updates it in place.
     saved: Option<(i64, LiveRows)>,
@@ -91,6 +93,7 @@ impl Measurements {
             cell_m: params.cell_m,
             through,
             kelurahan: BTreeMap::new(),
+            followup: BTreeMap::new(),
             saved: None,
         };
         m.replace(&[], measured);
@@ -102,6 +105,7 @@ impl Measurements {
     fn replace(&mut self, codes: &[String], measured: Measured) {
         for code in codes {
             self.kelurahan.remove(code);
+            self.followup.remove(code);
         }
         let mut overlaps: BTreeMap<String, Vec<Overlap>> = BTreeMap::new();
         for o in measured.overlap {
@@ -109,6 +113,12 @@ impl Measurements {
                 .entry(o.kelurahan_code.clone())
                 .or_default()
                 .push(o);
+        }
+        for f in measured.followup {
+            self.followup
+                .entry(f.kelurahan_code.clone())
+                .or_default()
+                .push(f);
         }
         for k in measured.kelurahan {
             let o = overlaps.remove(&k.code).unwrap_or_default();
@@ -119,10 +129,10 @@ impl Measurements {
         }
     }
 
-    /// All kelurahan in code order (as a batch run measures them), with `followup`.
-    fn assemble(&self, followup: Vec<gap_store::Followup>) -> Measured {
+    /// All kelurahan in code order (as a batch run measures them and lists follow-up gaps).
+    fn assemble(&self) -> Measured {
         let mut measured = Measured {
-            followup,
+            followup: self.followup.values().flatten().cloned().collect(),
             ..Measured::default()
         };
         for m in self.kelurahan.values() {
@@ -158,18 +168,16 @@ async fn refresh(
         (Some(m), Some(codes)) => {
             let part =
                 gap_store::measure(pool, &params, Scope::Only(&codes), workers, &|_, _| {}).await?;
-            let followup = part.followup.clone();
             m.replace(&codes, part);
             m.through = through;
-            let measured = m.assemble(followup);
+            let measured = m.assemble();
             (m, measured, codes.len())
         }
         _ => {
             let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
             let n = all.kelurahan.len() + all.failures.len();
-            let followup = all.followup.clone();
             let m = memory.insert(Measurements::new(&params, through, all));
-            let measured = m.assemble(followup);
+            let measured = m.assemble();
             (m, measured, n)
         }
     };

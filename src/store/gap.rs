@@ -236,6 +236,11 @@ async fn measure_in(
             .collect(),
         Scope::Only(codes) => codes.to_vec(),
     };
+    // The follow-up list of the same kelurahan (all of them: NULL).
+    let only: Option<&[String]> = match scope {
+        Scope::All => None,
+        Scope::Only(codes) => Some(codes),
+    };
     let program_type = opt_str(params.program_type);
     let partner_type = opt_str(params.partner_type);
     let active = lead
@@ -321,7 +326,10 @@ async fn measure_in(
     let lead_queries = async {
         let months = params.followup_months as i32;
         let followup = lead
-            .query(FOLLOWUP_SQL, &[&params.as_of, &months, &partner_type])
+            .query(
+                FOLLOWUP_SQL,
+                &[&params.as_of, &months, &partner_type, &only],
+            )
             .await
             .context("finding follow-up gaps")?
             .iter()
