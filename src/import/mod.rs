@@ -20,10 +20,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub use layers::{layer, LayerSpec, LAYERS};
 
-use crate::store::import::{self as staging, LoadError, StagedRow};
+use crate::store::import::{self as staging, LoadError, Staged, StagedRow};
 pub use crate::store::quality::{LayerQuality, QualityOptions};
 pub use crate::store::sources::Source;
 use crate::store::StoreError;
+
+/// A batch sent from the reader to the staging: this many features, or this many bytes of
+/// geometry (a few hundred kabupaten outlines), whichever comes first.
+const BATCH_ROWS: usize = 2000;
+const BATCH_BYTES: usize = 32 << 20;
 
 /// How to import one file.
 #[derive(Debug, Clone, Default)]
@@ -161,6 +166,8 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("the reader stopped unexpectedly: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error("the reader stopped before the end of the file")]
+    ReaderStopped,
 }
 
 /// Parses `target=source` pairs of `--map`.
@@ -194,29 +201,46 @@ pub(crate) async fn run(
     opts: &ImportOptions,
     context: Option<&serde_json::Value>,
 ) -> Result<ImportReport, ImportError> {
+    let progress = progress_bar(opts.progress);
+    // The reader (GDAL, blocking) and the staging (PostgreSQL) run side by side, a bounded
+    // channel between them: at most a few batches of features are in memory at any time.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Staged>(2);
     let owned_path: PathBuf = path.to_owned();
     let read_opts = opts.clone();
-    let outcome =
-        tokio::task::spawn_blocking(move || read::read(&owned_path, spec, &read_opts)).await??;
+    let bar = progress.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::new();
+        let mut batch_bytes = 0;
+        let outcome = read::read(&owned_path, spec, &read_opts, &bar, &mut |f| {
+            batch_bytes += f.wkb.as_ref().map_or(0, Vec::len);
+            batch.push(StagedRow {
+                index: f.index,
+                fid: f.fid,
+                wkb: f.wkb,
+                props: serde_json::Value::Object(f.props),
+                reject: f.reject,
+            });
+            if batch.len() < BATCH_ROWS && batch_bytes < BATCH_BYTES {
+                return true;
+            }
+            batch_bytes = 0;
+            sender
+                .blocking_send(Staged::Rows(std::mem::take(&mut batch)))
+                .is_ok()
+        })?;
+        // Done only after a complete read: if the reader fails, nothing loads.
+        if !batch.is_empty() {
+            let _ = sender.blocking_send(Staged::Rows(batch));
+        }
+        let _ = sender.blocking_send(Staged::Done);
+        Ok::<_, ImportError>(outcome)
+    });
 
-    let rows: Vec<StagedRow> = outcome
-        .features
-        .into_iter()
-        .map(|f| StagedRow {
-            index: f.index,
-            fid: f.fid,
-            wkb: f.wkb,
-            props: serde_json::Value::Object(f.props),
-            reject: f.reject,
-        })
-        .collect();
-    let read = rows.len();
     let mut client = pool.get().await.map_err(StoreError::from)?;
-    let progress = progress_bar(opts.progress);
     let loaded = staging::load(
         &mut client,
         rules,
-        rows,
+        receiver,
         staging::LoadOptions {
             dry_run: opts.dry_run,
             skip_invalid: opts.skip_invalid,
@@ -226,11 +250,22 @@ pub(crate) async fn run(
         },
         &progress,
     )
-    .await
-    .map_err(|e| match e {
-        LoadError::NoRegion => ImportError::NoRegion,
-        LoadError::Store(e) => ImportError::Store(e),
-    })?;
+    .await;
+    let loaded = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            // The reader's own error (the file, the mapping) comes first: it says what went
+            // wrong, and would stop the import anyway. Otherwise it stops by itself once the
+            // channel closes.
+            reader.await??;
+            return Err(match e {
+                LoadError::SourceStopped => ImportError::ReaderStopped,
+                LoadError::NoRegion => ImportError::NoRegion,
+                LoadError::Store(e) => ImportError::Store(e),
+            });
+        }
+    };
+    let outcome = reader.await??;
     let note = |n: staging::Noted| FeatureNote {
         index: n.index,
         fid: n.fid,
@@ -238,7 +273,7 @@ pub(crate) async fn run(
     };
     Ok(ImportReport {
         layer: spec.name,
-        read,
+        read: outcome.read,
         loaded: loaded.loaded,
         repaired: loaded.repaired.into_iter().map(note).collect(),
         rejected: loaded.rejected.into_iter().map(note).collect(),
@@ -255,11 +290,15 @@ pub(crate) async fn run(
 pub(crate) fn progress_bar(visible: bool) -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} ({per_sec})")
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} ({per_sec}, {elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    if !visible {
+    if visible {
+        // The checks and the quality report can take minutes at national size with the bar
+        // full: the ticking clock shows it is still at work.
+        bar.enable_steady_tick(std::time::Duration::from_secs(1));
+    } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar

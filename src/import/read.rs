@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{FieldValue, LayerAccess};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use indicatif::ProgressBar;
 use serde_json::{Map, Number, Value};
 
 use super::check;
@@ -27,9 +28,10 @@ pub struct SourceFeature {
     pub reject: Option<String>,
 }
 
-/// What was read, and how.
+/// What was read, and how (the features themselves went to the caller one by one).
 pub struct ReadOutcome {
-    pub features: Vec<SourceFeature>,
+    /// Features read.
+    pub read: usize,
     /// The source CRS as understood, e.g. `EPSG:32748`.
     pub source_srs: Option<String>,
     /// Set when the source declared no CRS and EPSG:4326 was assumed.
@@ -69,11 +71,15 @@ fn field_is_set(feature: &gdal::vector::Feature, idx: usize) -> bool {
     unsafe { gdal_sys::OGR_F_IsFieldSetAndNotNull(feature.c_feature(), idx) != 0 }
 }
 
-/// Reads every feature of the file's layer. Blocking: call it from `spawn_blocking`.
+/// Reads every feature of the file's layer and hands each to `emit` as soon as it is read, so a
+/// national file is never held whole; `emit` returns false to stop early (the consumer gave
+/// up). Advances `bar` per feature. Blocking: call it from `spawn_blocking`.
 pub fn read(
     path: &Path,
     spec: &LayerSpec,
     opts: &ImportOptions,
+    bar: &ProgressBar,
+    emit: &mut dyn FnMut(SourceFeature) -> bool,
 ) -> Result<ReadOutcome, ImportError> {
     // Curves (GeoPackage CurvePolygon, CompoundCurve …) come out of GDAL already linearised.
     // SAFETY: sets one global flag of GDAL's, read when a feature's geometry is fetched; SIGAP
@@ -180,12 +186,10 @@ pub fn read(
         _ => None,
     };
 
-    let total = layer.try_feature_count().unwrap_or(0);
-    let bar = super::progress_bar(opts.progress);
-    bar.set_length(total);
+    bar.set_length(layer.try_feature_count().unwrap_or(0));
     bar.set_message("reading");
 
-    let mut features = Vec::with_capacity(total as usize);
+    let mut read = 0;
     for (i, feature) in layer.features().enumerate() {
         let index = i32::try_from(i + 1).map_err(|_| ImportError::TooMany)?;
         let mut reject = None;
@@ -247,18 +251,21 @@ pub fn read(
             }
             reject = Some(problems.join("; "));
         }
-        features.push(SourceFeature {
+        read += 1;
+        bar.inc(1);
+        let going_on = emit(SourceFeature {
             index,
             fid: feature.fid().and_then(|f| i64::try_from(f).ok()),
             wkb,
             props,
             reject,
         });
-        bar.inc(1);
+        if !going_on {
+            break;
+        }
     }
-    bar.finish_and_clear();
     Ok(ReadOutcome {
-        features,
+        read,
         source_srs: source_srs.as_ref().map(describe_srs),
         assumed_srs,
     })

@@ -59,6 +59,14 @@ pub struct StagedRow {
     pub reject: Option<String>,
 }
 
+/// What the reader sends to [`load`]: batches of rows as they are read, then `Done`. A channel
+/// that closes without `Done` means the reader failed, and nothing is loaded.
+#[derive(Debug)]
+pub enum Staged {
+    Rows(Vec<StagedRow>),
+    Done,
+}
+
 /// A feature the outcome names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Noted {
@@ -83,11 +91,12 @@ pub struct Loaded {
 pub enum LoadError {
     #[error("no region is loaded yet: import the region layer (the kota/kabupaten outline) first")]
     NoRegion,
+    /// The reader stopped before the end of the file (its own error says why).
+    #[error("the reader stopped before the end of the file")]
+    SourceStopped,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-
-const BATCH: usize = 2000;
 
 fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -179,11 +188,12 @@ pub struct LoadOptions<'a> {
     pub context: Option<&'a Value>,
 }
 
-/// Stages, checks and (unless refused) loads one layer's features.
+/// Stages the features as they arrive from `rows`, checks them and (unless refused) loads them.
+/// Holds at most one batch at a time: the memory of an import does not grow with the file.
 pub async fn load(
     client: &mut Client,
     rules: &Rules,
-    rows: Vec<StagedRow>,
+    mut rows: tokio::sync::mpsc::Receiver<Staged>,
     opts: LoadOptions<'_>,
     progress: &ProgressBar,
 ) -> Result<Loaded, LoadError> {
@@ -218,9 +228,6 @@ pub async fn load(
         }
     }
 
-    progress.set_message("staging");
-    progress.set_length(rows.len() as u64);
-    progress.set_position(0);
     let insert = tx
         .prepare(
             "INSERT INTO import_staging (idx, fid, geom, props, reject)
@@ -229,10 +236,13 @@ pub async fn load(
         )
         .await
         .context("preparing the staging insert")?;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<StagedRow> = rows.by_ref().take(BATCH).collect();
-        let n = chunk.len() as u64;
+    // The reader advances the progress bar as it reads; staging follows a batch or two behind.
+    loop {
+        let chunk = match rows.recv().await {
+            Some(Staged::Rows(chunk)) => chunk,
+            Some(Staged::Done) => break,
+            None => return Err(LoadError::SourceStopped),
+        };
         let (mut idx, mut fid, mut wkb, mut props, mut reject) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for r in chunk {
@@ -245,7 +255,6 @@ pub async fn load(
         tx.execute(&insert, &[&idx, &fid, &wkb, &props, &reject])
             .await
             .context("staging features")?;
-        progress.inc(n);
     }
 
     progress.set_message("checking");

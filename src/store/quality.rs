@@ -254,6 +254,9 @@ fn sql(template: &str, table: &str, parent: Option<(&str, &str)>) -> String {
     s
 }
 
+/// Up to this many features in a layer, the holes query tests each feature against all gaps.
+const FEW_FEATURES: i64 = 2_000;
+
 /// Checks `layer`, all of it (`codes` None) or the features with these codes and their
 /// neighbours' shared faults.
 pub async fn check(
@@ -264,14 +267,15 @@ pub async fn check(
 ) -> Result<LayerQuality, StoreError> {
     let codes: Option<Vec<String>> = codes.map(<[String]>::to_vec);
     let table = layer.layer;
-    let features: i64 = match &codes {
-        Some(c) => c.len() as i64,
-        None => client
-            .query_one(&sql("SELECT count(*) FROM $TABLE", table, None), &[])
-            .await
-            .context("counting boundary features")?
-            .get(0),
-    };
+    let in_layer: i64 = client
+        .query_one(&sql("SELECT count(*) FROM $TABLE", table, None), &[])
+        .await
+        .context("counting boundary features")?
+        .get(0);
+    let features = codes.as_ref().map_or(in_layer, |c| c.len() as i64);
+    // Few features (a country's 514 kabupaten, a city's kelurahan) are large ones: the holes
+    // query then takes each feature once against all gaps rather than each gap against the index.
+    let few_features = in_layer <= FEW_FEATURES;
 
     let overlaps = client
         .query(
@@ -302,7 +306,7 @@ pub async fn check(
                 table,
                 None,
             ),
-            &[&codes],
+            &[&codes, &few_features],
         )
         .await
         .context("finding holes between boundaries")?

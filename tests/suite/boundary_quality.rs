@@ -215,3 +215,98 @@ async fn import_reports_every_fault_per_feature_and_loads_anyway() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a boundary layer"));
 }
+
+/// The holes of the report are the interior rings of the union of the whole layer, though the
+/// report never builds that union (sql/queries/quality_holes.sql): checked against the plain
+/// whole-layer statement, on the real Bandung kelurahan and on the hand-made fixture (where one
+/// hole lies inside a feature, an enclave floats in it, and a gap runs between neighbours).
+#[tokio::test(flavor = "multi_thread")]
+async fn holes_equal_the_rings_of_the_whole_union() {
+    const WHOLE_UNION: &str = "
+        WITH parts AS (SELECT (ST_Dump(ST_Union(geom))).geom AS g FROM kelurahan),
+        holes AS (SELECT ST_MakePolygon(ST_InteriorRingN(g, n)) AS h
+                  FROM parts, generate_series(1, ST_NumInteriorRings(g)) AS n)
+        SELECT ST_Area(h::geography), ST_X(ST_PointOnSurface(h)), ST_Y(ST_PointOnSurface(h)),
+               ARRAY(SELECT t.code FROM kelurahan t WHERE ST_Intersects(t.geom, h) ORDER BY t.code)
+        FROM holes";
+    let db = TestDb::new(true).await;
+    let client = db.pool().get().await.unwrap();
+    for fixture in [false, true] {
+        if fixture {
+            // A gap between two kelurahan (x 107.80-107.81 and 107.8102-107.82) closed above
+            // and below by two more, one with a hole in it and an enclave floating inside that
+            // hole.
+            client
+                .batch_execute(
+                    "INSERT INTO kelurahan (code, name, kecamatan_code, geom)
+                     SELECT '32.73.01.900' || n, 'Uji ' || n, '32.73.01',
+                            ST_Multi(ST_GeomFromText(w, 4326))
+                     FROM (VALUES
+                       (1, 'POLYGON((107.80 -7.10, 107.81 -7.10, 107.81 -7.09, 107.80 -7.09, 107.80 -7.10))'),
+                       (2, 'POLYGON((107.8102 -7.10, 107.82 -7.10, 107.82 -7.09, 107.8102 -7.09, 107.8102 -7.10))'),
+                       (3, 'POLYGON((107.80 -7.09, 107.82 -7.09, 107.82 -7.07, 107.80 -7.07, 107.80 -7.09),
+                                    (107.805 -7.085, 107.815 -7.085, 107.815 -7.075, 107.805 -7.075, 107.805 -7.085))'),
+                       (4, 'POLYGON((107.808 -7.082, 107.812 -7.082, 107.812 -7.078, 107.808 -7.078, 107.808 -7.082))'),
+                       (5, 'POLYGON((107.80 -7.11, 107.82 -7.11, 107.82 -7.10, 107.80 -7.10, 107.80 -7.11))')
+                     ) AS v (n, w)",
+                )
+                .await
+                .unwrap();
+        }
+        let mut expected: Vec<(f64, f64, f64, Vec<String>)> = client
+            .query(WHOLE_UNION, &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        expected.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.2.total_cmp(&b.2)));
+        let reports =
+            check_json(&sigap_cli(&db, &["check", "--layer", "kelurahan", "--json"]).await);
+        let mut ours: Vec<&Value> = reports[0]["holes"].as_array().unwrap().iter().collect();
+        ours.sort_by(|a, b| {
+            let f = |v: &Value, k: &str| v[k].as_f64().unwrap();
+            f(a, "lon")
+                .total_cmp(&f(b, "lon"))
+                .then(f(a, "lat").total_cmp(&f(b, "lat")))
+        });
+        assert!(expected.len() > 100, "{} holes", expected.len());
+        assert_eq!(ours.len(), expected.len(), "fixture {fixture}");
+        for (o, (area_m2, lon, lat, neighbours)) in ours.iter().zip(&expected) {
+            assert!(
+                (o["lon"].as_f64().unwrap() - lon).abs() < 1e-9,
+                "{o} vs {lon}"
+            );
+            assert!(
+                (o["lat"].as_f64().unwrap() - lat).abs() < 1e-9,
+                "{o} vs {lat}"
+            );
+            let area = o["area_m2"].as_f64().unwrap();
+            assert!(
+                (area - area_m2).abs() <= 1e-6 * area_m2.max(1.0),
+                "{o}: {area_m2} m²"
+            );
+            let theirs: Vec<Value> = neighbours.iter().map(|c| Value::from(c.as_str())).collect();
+            assert_eq!(o["neighbours"].as_array().unwrap(), &theirs, "{o}");
+        }
+        if fixture {
+            // The gap between 9001 and 9002 (0.0002° × 0.01°), and the hole in 9003 around the
+            // enclave 9004 (the ring's whole area, enclave included, as the union has it).
+            let hole = ours
+                .iter()
+                .find(|h| {
+                    h["neighbours"] == serde_json::json!(["32.73.01.9003", "32.73.01.9004"])
+                        || h["neighbours"] == serde_json::json!(["32.73.01.9003"])
+                })
+                .expect("the hole in 9003");
+            assert!(hole["area_m2"].as_f64().unwrap() > 1.0e6, "{hole}");
+            assert!(ours.iter().any(|h| h["neighbours"]
+                == serde_json::json!([
+                    "32.73.01.9001",
+                    "32.73.01.9002",
+                    "32.73.01.9003",
+                    "32.73.01.9005"
+                ])));
+        }
+    }
+}
