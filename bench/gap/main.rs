@@ -51,10 +51,8 @@ async fn main() -> anyhow::Result<()> {
         pool_size: 4,
     };
     let pool = store::pool(&cfg)?;
-    let cell_m = match cell_m {
-        Some(m) => m,
-        None => store::gap::default_cell_m(&pool).await?,
-    };
+    let default_cell_m = store::gap::default_cell_m(&pool).await?;
+    let cell_m = cell_m.unwrap_or(default_cell_m);
     let params = GapParams::defaults(as_of, cell_m);
     {
         let c = pool.get().await?;
@@ -96,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
         &measured,
         &summary,
         changes_through,
+        default_cell_m,
     )
     .await?;
     let ours_s = started.elapsed().as_secs_f64();

@@ -40,15 +40,21 @@ CREATE FUNCTION gap_auto_cell_m() RETURNS float8 LANGUAGE sql STABLE PARALLEL SA
 $$;
 
 -- gap_auto_cell_m() is kept here until the kelurahan layer changes (every run and every live
--- refresh asks, and at national size the estimate takes 0.2 s).
+-- refresh asks, and at national size the estimate takes 0.2 s). A change of the layer clears the
+-- size and bumps `generation`; a reader stores the size it worked out only if the generation is
+-- still the one it read. A reader that worked from a snapshot older than a concurrent change
+-- therefore never stores a stale size: its UPDATE waits for the changing transaction's row lock,
+-- then finds another generation and writes nothing.
 CREATE TABLE gap_auto_cell (
-    only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    cell_m    float8 NOT NULL
+    only_row    boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    cell_m      float8,
+    generation  bigint NOT NULL DEFAULT 0
 );
+INSERT INTO gap_auto_cell DEFAULT VALUES;
 
 CREATE FUNCTION sigap_gap_auto_cell_forget() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM gap_auto_cell;
+    UPDATE gap_auto_cell SET cell_m = NULL, generation = generation + 1;
     RETURN NULL;
 END $$;
 
@@ -59,15 +65,16 @@ CREATE TRIGGER kelurahan_gap_auto_cell AFTER INSERT OR UPDATE OR DELETE OR TRUNC
 CREATE FUNCTION gap_default_cell_m() RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
     size float8;
+    seen bigint;
 BEGIN
     SELECT cell_m INTO size FROM gap_setting;
     IF size IS NOT NULL THEN
         RETURN size;
     END IF;
-    SELECT cell_m INTO size FROM gap_auto_cell;
+    SELECT cell_m, generation INTO size, seen FROM gap_auto_cell;
     IF size IS NULL THEN
         size := gap_auto_cell_m();
-        INSERT INTO gap_auto_cell (cell_m) VALUES (size) ON CONFLICT (only_row) DO NOTHING;
+        UPDATE gap_auto_cell SET cell_m = size WHERE generation = seen;
     END IF;
     RETURN size;
 END $$;

@@ -2,7 +2,8 @@
 -- kelurahan in the change log (V15 logged no kelurahan for it, because the live refresh then
 -- recomputed the whole follow-up list on every refresh). The live refresh now looks for follow-up
 -- gaps only in the kelurahan a change names (sql/queries/gap_followup.sql, $4): at 10 000
--- kelurahan the whole list took about 4 s of every refresh. The rest of the function is V15's.
+-- kelurahan the whole list took about 4 s of every refresh. A program now also names the
+-- kelurahan it reported from (approving it makes its reports count). The rest is V15's.
 CREATE OR REPLACE FUNCTION sigap_gap_input_rows_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     rows_sql text := CASE TG_OP
@@ -28,9 +29,16 @@ BEGIN
         IF TG_TABLE_NAME IN ('proposal', 'indicator', 'progress_report') THEN
             scope := array_remove(codes, NULL);
         ELSIF TG_TABLE_NAME = 'program' THEN
-            SELECT coalesce(array_agg(DISTINCT k.code), '{}') INTO scope
-            FROM coverage c JOIN kelurahan k ON k.geom && c.geom AND ST_Intersects(k.geom, c.geom)
-            WHERE c.program_code = ANY (codes);
+            -- Where its coverage is, and where it reported from: a report counts as mentoring
+            -- only while its program is approved, wherever its coverage lies.
+            SELECT coalesce(array_agg(DISTINCT x.code), '{}') INTO scope
+            FROM (SELECT k.code
+                  FROM coverage c
+                  JOIN kelurahan k ON k.geom && c.geom AND ST_Intersects(k.geom, c.geom)
+                  WHERE c.program_code = ANY (codes)
+                  UNION
+                  SELECT r.kelurahan_code FROM progress_report r
+                  WHERE r.program_code = ANY (codes)) x;
         ELSIF TG_TABLE_NAME = 'partner' THEN
             SELECT coalesce(array_agg(DISTINCT k.code), '{}') INTO scope
             FROM program p

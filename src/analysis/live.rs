@@ -209,7 +209,18 @@ async fn refresh(
         Some(id) => id,
         None => {
             let r = &rows.results;
-            let id = gap_store::save(pool, &params, r, &measured, &summary, through).await?;
+            // `params` are the defaults, with the size read at the start of this refresh.
+            let default_cell_m = params.cell_m;
+            let id = gap_store::save(
+                pool,
+                &params,
+                r,
+                &measured,
+                &summary,
+                through,
+                default_cell_m,
+            )
+            .await?;
             gap_store::prune_superseded_live_runs(pool, id).await?;
             id
         }

@@ -32,9 +32,10 @@ pub async fn run(
     // Read before measuring: every change up to this one is in what we measure (a later one may
     // be too, and then the next refresh includes it again).
     let (changes_through, _) = gap_store::change_mark(pool).await?;
+    let default_cell_m = gap_store::default_cell_m(pool).await?;
     let measured =
         gap_store::measure(pool, params, Scope::All, default_workers(pool), progress).await?;
-    score_and_save(pool, params, &measured, changes_through).await
+    score_and_save(pool, params, &measured, changes_through, default_cell_m).await
 }
 
 /// Scores measured inputs and saves the run, recording the last logged change it includes.
@@ -43,9 +44,19 @@ pub async fn score_and_save(
     params: &GapParams,
     measured: &Measured,
     changes_through: i64,
+    default_cell_m: f64,
 ) -> Result<RunOutcome, StoreError> {
     let (results, summary) = score(params, measured);
-    let id = gap_store::save(pool, params, &results, measured, &summary, changes_through).await?;
+    let id = gap_store::save(
+        pool,
+        params,
+        &results,
+        measured,
+        &summary,
+        changes_through,
+        default_cell_m,
+    )
+    .await?;
     Ok(RunOutcome { id, summary })
 }
 

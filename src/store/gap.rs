@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{Object, Pool};
 use serde::Serialize;
 use serde_json::Value;
-use tokio_postgres::{GenericClient, Row};
+use tokio_postgres::Row;
 
 use crate::analysis::gap::{
     AreaResult, CellPiece, CellResult, GapParams, GapResults, KelurahanInput,
@@ -478,11 +478,9 @@ pub async fn change_mark(pool: &Pool) -> Result<(i64, NaiveDate), StoreError> {
 /// The hexagon edge of the deployment's default analysis (V16): the size set with
 /// `sigap gap cell-size`, else the one the kelurahan layer's extent calls for (500 m for a city).
 pub async fn default_cell_m(pool: &Pool) -> Result<f64, StoreError> {
-    default_cell_m_in(&**pool.get().await?).await
-}
-
-async fn default_cell_m_in(client: &impl GenericClient) -> Result<f64, StoreError> {
-    let row = client
+    let row = pool
+        .get()
+        .await?
         .query_one("SELECT gap_default_cell_m()", &[])
         .await
         .context("reading the default hexagon size")?;
@@ -521,7 +519,8 @@ pub async fn changed_kelurahan(
 }
 
 /// Saves a run and all its rows in one transaction; returns its id. `changes_through` is the
-/// last logged input change the run includes (read before measuring).
+/// last logged input change the run includes, and `default_cell_m` the deployment's hexagon edge
+/// (both read before measuring, outside this transaction).
 pub async fn save(
     pool: &Pool,
     params: &GapParams,
@@ -529,6 +528,7 @@ pub async fn save(
     measured: &Measured,
     summary: &Value,
     changes_through: i64,
+    default_cell_m: f64,
 ) -> Result<i64, StoreError> {
     let mut client = pool.get().await?;
     let tx = client
@@ -536,7 +536,7 @@ pub async fn save(
         .await
         .context("starting to save a gap run")?;
     let weights = serde_json::to_value(params.weights).unwrap_or(Value::Null);
-    let is_default = params.is_default(default_cell_m_in(&*tx).await?);
+    let is_default = params.is_default(default_cell_m);
     let saved = tx
         .query_one(
             SAVE_RUN_SQL,
@@ -666,7 +666,7 @@ pub async fn prune_superseded_live_runs(pool: &Pool, kept: i64) -> Result<(), St
     client
         .execute(
             "DELETE FROM gap_run o USING gap_run n
-             WHERE n.id = $1 AND o.live AND o.id < n.id AND o.as_of = n.as_of",
+             WHERE n.id = $1 AND n.live AND o.live AND o.id < n.id AND o.as_of = n.as_of",
             &[&kept],
         )
         .await
