@@ -46,6 +46,21 @@ pub struct Followup {
     pub window_closed: NaiveDate,
 }
 
+impl Followup {
+    /// From a row whose columns are the fields in this order (gap_followup.sql, the gap_followup
+    /// table).
+    pub(crate) fn from_row(r: &Row) -> Self {
+        Followup {
+            kelurahan_code: r.get(0),
+            program_code: r.get(1),
+            program_type: r.get(2),
+            partner_code: r.get(3),
+            training_ended: r.get(4),
+            window_closed: r.get(5),
+        }
+    }
+}
+
 /// Two or more partners running the same program type in one kelurahan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overlap {
@@ -333,14 +348,7 @@ async fn measure_in(
             .await
             .context("finding follow-up gaps")?
             .iter()
-            .map(|r| Followup {
-                kelurahan_code: r.get(0),
-                program_code: r.get(1),
-                program_type: r.get(2),
-                partner_code: r.get(3),
-                training_ended: r.get(4),
-                window_closed: r.get(5),
-            })
+            .map(Followup::from_row)
             .collect::<Vec<_>>();
         Ok::<_, StoreError>(followup)
     };

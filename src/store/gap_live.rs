@@ -148,14 +148,7 @@ pub async fn load(pool: &Pool, params: &GapParams) -> Result<Option<(i64, LiveRo
         .await
         .context("reading the live run's follow-up gaps")?
         .iter()
-        .map(|r| Followup {
-            kelurahan_code: r.get(0),
-            program_code: r.get(1),
-            program_type: r.get(2),
-            partner_code: r.get(3),
-            training_ended: r.get(4),
-            window_closed: r.get(5),
-        })
+        .map(Followup::from_row)
         .collect();
     let overlap = tx
         .query(
