@@ -10,7 +10,7 @@
 //! full batch run a planner starts by hand (`sigap gap run`).
 //!
 //! ```text
-//! DATABASE_URL=dbname=sigap_bench_fresh cargo run --release --example gap_freshness -- [EDITS]
+//! DATABASE_URL=dbname=sigap_bench_fresh cargo run --release --bin bench-gap-freshness -- [EDITS]
 //! ```
 
 use std::time::{Duration, Instant};

@@ -10,7 +10,9 @@
 # the GeoJSON files, made when missing; about 140 + 120 + 400 MB). Prints per file: features,
 # MB, wall time, the sigap process's peak RSS (/usr/bin/time -v), the peak RSS of the PostgreSQL
 # backend serving the import (ps, sampled every second; it counts the shared buffers the backend
-# touched), the load average, and the quality report's summary line. Figures:
+# touched), the load average, and the quality report's summary line. LAYERS (default
+# "region kecamatan kelurahan") imports only some; a parent layer left out is copied from SRC_DB
+# with pg_dump instead, so `LAYERS=kelurahan` measures the desa file alone. Figures:
 # docs/performance-gap.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,10 +35,16 @@ done
 psql -d postgres -qc "DROP DATABASE IF EXISTS $DB"
 psql -d postgres -qc "CREATE DATABASE $DB"
 DATABASE_URL="dbname=$DB" "$SIGAP" migrate >/dev/null 2>&1
+LAYERS="${LAYERS:-region kecamatan kelurahan}"
+for parent in region kecamatan; do
+    if [[ " $LAYERS " != *" $parent "* ]]; then
+        pg_dump --data-only --table="$parent" "$SRC_DB" | psql -q -d "$DB" >/dev/null
+    fi
+done
 
 echo "| file | features | MB | wall s | sigap peak RSS MiB | backend peak RSS MiB | load average before → after | quality |"
 echo "|---|---|---|---|---|---|---|---|"
-for layer in region kecamatan kelurahan; do
+for layer in $LAYERS; do
     file="$DIR/$layer.geojson"
     load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     # The largest RSS of any backend connected to $DB, every second, until the import ends.

@@ -11,9 +11,17 @@
 -- CTEs that hold geometry are MATERIALIZED so that a filter on a computed geometry does not make
 -- the planner compute it again (ST_Intersection in a WHERE and a SELECT list runs twice when
 -- inlined). Docs: docs/gap-analysis.md, docs/performance-gap.md.
-WITH k AS (
-    SELECT kl.code, kl.kecamatan_code, kl.geom, gap_metric(kl.geom) AS g
+WITH k AS MATERIALIZED (
+    -- The kelurahan with what is kept of them (V19): their metric geometry and the land of each
+    -- hexagon, used only when computed from the same shape (md5 of its EWKB); else NULL here and
+    -- computed below.
+    SELECT kl.code, kl.kecamatan_code, kl.geom, x.src,
+           coalesce(s.g, gap_metric(kl.geom)) AS g,
+           l.ci AS land_ci, l.cj AS land_cj, l.land_m2 AS land_m2
     FROM kelurahan kl
+    CROSS JOIN LATERAL (SELECT md5(ST_AsEWKB(kl.geom)) AS src) x
+    LEFT JOIN gap_kelurahan_shape s ON s.code = kl.code AND s.src = x.src
+    LEFT JOIN gap_kelurahan_land l ON l.code = kl.code AND l.cell_m = $4 AND l.src = x.src
     WHERE kl.code = ANY ($1::text[])
 ),
 -- Type and partner of each active program, found by a hash join (array_position over ~1 000
@@ -21,18 +29,30 @@ WITH k AS (
 progs AS MATERIALIZED (
     SELECT * FROM unnest($3::text[], $6::text[], $7::text[]) AS u (code, type, partner)
 ),
--- Each active coverage clipped to each kelurahan it meets; only pieces of positive area count.
-pieces_all AS MATERIALIZED (
+-- Each active coverage clipped to each kelurahan it meets: the kept piece (V19) when it was
+-- clipped from the same two shapes, else clipped here. Only pieces of positive area count.
+cand AS MATERIALIZED (
     SELECT k.code, c.id, c.program_code, pr.type AS program_type, pr.partner AS partner_code,
-           ST_CollectionExtract(ST_Intersection(gap_metric(c.geom), k.g), 3) AS g
+           c.geom AS cgeom, md5(ST_AsEWKB(c.geom)) AS cov_src
     FROM k
-    JOIN coverage c ON c.geom && k.geom AND ST_Intersects(c.geom, k.geom)
+    JOIN coverage c ON c.geom && k.geom
     JOIN progs pr ON pr.code = c.program_code
     WHERE c.valid_from <= $2 AND c.valid_to >= $2
       AND c.approved_at IS NOT NULL
 ),
+pieces_all AS MATERIALIZED (
+    SELECT cand.code, cand.id, cand.program_code, cand.program_type, cand.partner_code,
+           CASE WHEN p.coverage_id IS NOT NULL THEN p.g
+                WHEN ST_Intersects(cand.cgeom, k.geom)
+                THEN ST_CollectionExtract(ST_Intersection(gap_metric(cand.cgeom), k.g), 3) END AS g
+    FROM cand
+    JOIN k ON k.code = cand.code
+    LEFT JOIN gap_coverage_piece p
+           ON p.kelurahan_code = cand.code AND p.coverage_id = cand.id
+          AND p.kel_src = k.src AND p.cov_src = cand.cov_src
+),
 pieces AS MATERIALIZED (
-    SELECT * FROM pieces_all WHERE NOT ST_IsEmpty(g) AND ST_Area(g) > 0
+    SELECT * FROM pieces_all WHERE g IS NOT NULL AND NOT ST_IsEmpty(g) AND ST_Area(g) > 0
 ),
 agg AS (
     SELECT code,
@@ -101,6 +121,40 @@ demand_k AS (
     JOIN proposal p ON p.id = pd.proposal_id
     WHERE pd.kelurahan_code = ANY ($1) AND p.status = ANY ($5)
     GROUP BY pd.kelurahan_code
+),
+-- The hexagons each public proposal lies in (on an edge or a corner: each hexagon it touches),
+-- found from the point: the grid of a box 1 mm around it, then the exact test.
+demand_cells AS (
+    SELECT d.code, hx.i, hx.j, count(*)::int AS proposals, sum(u.s)::bigint AS supports
+    FROM demand_k d
+    CROSS JOIN LATERAL unnest(d.gs, d.ss) AS u (g, s)
+    CROSS JOIN LATERAL ST_HexagonGrid($4, ST_Expand(u.g, 0.001)) hx
+    WHERE ST_Intersects(hx.geom, u.g)
+    GROUP BY 1, 2, 3
+),
+-- Land of each hexagon per kelurahan: kept (V19), or computed here as gap_prepare_land.sql does.
+land AS MATERIALIZED (
+    SELECT k.code, k.land_ci AS ci, k.land_cj AS cj, k.land_m2
+    FROM k
+    WHERE k.land_ci IS NOT NULL
+    UNION ALL
+    SELECT k.code, coalesce(h.ci, '{}'), coalesce(h.cj, '{}'), coalesce(h.land_m2, '{}')
+    FROM k
+    CROSS JOIN LATERAL (
+        SELECT array_agg(x.i ORDER BY x.i, x.j) AS ci,
+               array_agg(x.j ORDER BY x.i, x.j) AS cj,
+               array_agg(x.land_m2 ORDER BY x.i, x.j) AS land_m2
+        FROM (
+            SELECT hx.i, hx.j,
+                   CASE WHEN ST_Within(hx.geom, k.g) THEN ST_Area(hx.geom)
+                        ELSE ST_Area(ST_Intersection(hx.geom, k.g)) END AS land_m2
+            FROM ST_HexagonGrid($4, k.g) hx
+            WHERE ST_Intersects(hx.geom, k.g)
+            OFFSET 0
+        ) x
+        WHERE x.land_m2 > 0
+    ) h
+    WHERE k.land_ci IS NULL
 )
 SELECT k.code,
        k.kecamatan_code,
@@ -136,9 +190,11 @@ LEFT JOIN LATERAL (
     ) s
     WHERE pw.geom && k.geom AND ST_Intersects(pw.geom, k.geom)
 ) w ON true
+LEFT JOIN land ON land.code = k.code
 LEFT JOIN LATERAL (
-    -- Hexagons of ST_HexagonGrid touching this kelurahan: land and covered area of each piece
-    -- (each computed once), and the public proposals inside.
+    -- The kelurahan's hexagons with land: the covered area of each piece (hexagon ∩ the union of
+    -- the kelurahan's coverage, which lies inside the kelurahan) and the public proposals inside.
+    -- ST_Hexagon on the grid's origin gives the very hexagon ST_HexagonGrid gave.
     SELECT array_agg(h.i ORDER BY h.i, h.j) AS ci,
            array_agg(h.j ORDER BY h.i, h.j) AS cj,
            array_agg(h.land_m2 ORDER BY h.i, h.j) AS land_m2,
@@ -146,20 +202,16 @@ LEFT JOIN LATERAL (
            array_agg(h.proposals ORDER BY h.i, h.j) AS proposals,
            array_agg(h.supports ORDER BY h.i, h.j) AS supports
     FROM (
-        SELECT hx.i, hx.j,
-               CASE WHEN ST_Within(hx.geom, k.g) THEN ST_Area(hx.geom)
-                    ELSE ST_Area(ST_Intersection(hx.geom, k.g)) END AS land_m2,
-               CASE WHEN a.cg IS NULL OR NOT ST_Intersects(hx.geom, a.cg) THEN 0.0
-                    ELSE ST_Area(ST_Intersection(hx.geom, a.cg)) END AS covered_m2,
-               hd.proposals, hd.supports
-        FROM ST_HexagonGrid($4, k.g) hx
-        CROSS JOIN LATERAL (
-            SELECT count(*)::int AS proposals, coalesce(sum(u.s), 0)::bigint AS supports
-            FROM unnest(d.gs, d.ss) AS u (g, s)
-            WHERE ST_Intersects(hx.geom, u.g)
-        ) hd
-        WHERE ST_Intersects(hx.geom, k.g)
-        OFFSET 0
+        SELECT u.i, u.j, u.land_m2,
+               CASE WHEN a.cg IS NULL THEN 0.0
+                    ELSE (SELECT CASE WHEN ST_Intersects(hg, a.cg)
+                                      THEN ST_Area(ST_Intersection(hg, a.cg)) ELSE 0.0 END
+                          FROM ST_Hexagon($4, u.i, u.j, 'SRID=54034;POINT(0 0)'::geometry) hg)
+               END AS covered_m2,
+               coalesce(dc.proposals, 0) AS proposals,
+               coalesce(dc.supports, 0)::bigint AS supports
+        FROM unnest(land.ci, land.cj, land.land_m2) AS u (i, j, land_m2)
+        LEFT JOIN demand_cells dc ON dc.code = k.code AND dc.i = u.i AND dc.j = u.j
     ) h
-    WHERE h.land_m2 > 0) cells ON true
+    HAVING count(*) > 0) cells ON true
 ORDER BY k.code

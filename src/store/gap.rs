@@ -21,6 +21,10 @@ use crate::store::{Context, StoreError};
 const ACTIVE_PROGRAMS_SQL: &str = include_str!("../../sql/queries/gap_active_programs.sql");
 const CHUNK_SQL: &str = include_str!("../../sql/queries/gap_kelurahan_chunk.sql");
 const FOLLOWUP_SQL: &str = include_str!("../../sql/queries/gap_followup.sql");
+const KEEP_SHAPE_SQL: &str = include_str!("../../sql/queries/gap_prepare_shape.sql");
+const KEEP_LAND_SQL: &str = include_str!("../../sql/queries/gap_prepare_land.sql");
+const KEEP_GONE_SQL: &str = include_str!("../../sql/queries/gap_prepare_gone.sql");
+const KEEP_PIECES_SQL: &str = include_str!("../../sql/queries/gap_prepare_pieces.sql");
 /// Saving a live run notifies this channel with the run's id (api::gap_events listens).
 pub const LIVE_CHANNEL: &str = "sigap_gap_live";
 const SAVE_RUN_SQL: &str = include_str!("../../sql/queries/gap_save_run.sql");
@@ -204,8 +208,9 @@ pub enum Scope<'a> {
 }
 
 /// Measures the kelurahan of `scope` on `workers` connections that share one snapshot, so the
-/// chunks see the same data; `progress(done, total)` is called after each chunk of kelurahan.
-/// The follow-up list is always computed whole.
+/// chunks see the same data; `progress(done, total)` is called after each chunk of kelurahan,
+/// counting each kelurahan twice: once when what is kept of its shapes is brought up to date
+/// ([`keep_static_parts`]), once when it is measured.
 pub async fn measure(
     pool: &Pool,
     params: &GapParams,
@@ -213,6 +218,11 @@ pub async fn measure(
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Measured, StoreError> {
+    keep_static_parts(pool, params, scope, workers, &|done, total| {
+        progress(done, 2 * total)
+    })
+    .await;
+    let measure_progress = |done: u64, total: u64| progress(total + done, 2 * total);
     let lead = pool.get().await?;
     // JIT compiling these queries costs more than it saves: each chunk is a fresh plan run. The
     // run already uses one connection per core, so parallel query workers would only compete.
@@ -222,7 +232,7 @@ pub async fn measure(
     )
     .await
     .context("starting the analysis snapshot")?;
-    let result = measure_in(&lead, pool, params, scope, workers, progress).await;
+    let result = measure_in(&lead, pool, params, scope, workers, &measure_progress).await;
     // Read-only: ROLLBACK ends the snapshot whatever happened.
     let _ = lead.batch_execute("ROLLBACK").await;
     result
@@ -274,8 +284,7 @@ async fn measure_in(
         .map(|(p, q)| ((*p).to_owned(), (*q).to_owned()))
         .collect();
     let workers = workers.max(1);
-    let chunk = (codes.len() / (workers * 16)).clamp(8, 256);
-    let chunks: Vec<&[String]> = codes.chunks(chunk).collect();
+    let chunks = chunks_of(&codes, workers);
     let total = codes.len() as u64;
     progress(0, total);
 
@@ -379,6 +388,145 @@ async fn measure_in(
         measured.overlap.extend(overlap);
     }
     Ok(measured)
+}
+
+/// Chunks of kelurahan for `workers` connections: about 16 per worker, 8 to 256 kelurahan each.
+fn chunks_of(codes: &[String], workers: usize) -> Vec<&[String]> {
+    let chunk = (codes.len() / (workers.max(1) * 16)).clamp(8, 256);
+    codes.chunks(chunk).collect()
+}
+
+/// Brings up to date what a run of `params` reads of shapes alone (V19): the metric geometry of
+/// the kelurahan of `scope`, the land of each of their hexagons at `params.cell_m`, and the
+/// active coverage clipped to them. Each chunk of kelurahan is one transaction on one of
+/// `workers` connections; rows already computed from the same shapes are left alone, so on a
+/// second run this only checks. Best effort: the measuring computes whatever is not kept (and
+/// names any kelurahan PostGIS cannot measure), so a failure here is logged and the rest of the
+/// keeping skipped, never the run's.
+pub async fn keep_static_parts(
+    pool: &Pool,
+    params: &GapParams,
+    scope: Scope<'_>,
+    workers: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) {
+    if let Err(e) = keep_static_parts_in(pool, params, scope, workers, progress).await {
+        tracing::warn!(error = %e, "keeping the gap analysis' shapes failed; the run computes them");
+    }
+}
+
+async fn keep_static_parts_in(
+    pool: &Pool,
+    params: &GapParams,
+    scope: Scope<'_>,
+    workers: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<(), StoreError> {
+    let codes: Vec<String> = match scope {
+        Scope::All => pool
+            .get()
+            .await?
+            .query("SELECT code FROM kelurahan ORDER BY code", &[])
+            .await
+            .context("listing kelurahan")?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+        Scope::Only(codes) => codes.to_vec(),
+    };
+    let program_type = opt_str(params.program_type);
+    let partner_type = opt_str(params.partner_type);
+    let programs: Vec<String> = pool
+        .get()
+        .await?
+        .query(
+            ACTIVE_PROGRAMS_SQL,
+            &[&params.as_of, &program_type, &partner_type],
+        )
+        .await
+        .context("listing the active programs")?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if matches!(scope, Scope::All) {
+        // Rows of kelurahan that no longer exist (a kelurahan's pieces go with the rest below).
+        pool.get()
+            .await?
+            .batch_execute(
+                "DELETE FROM gap_kelurahan_shape s
+                  WHERE NOT EXISTS (SELECT 1 FROM kelurahan k WHERE k.code = s.code);
+                 DELETE FROM gap_kelurahan_land l
+                  WHERE NOT EXISTS (SELECT 1 FROM kelurahan k WHERE k.code = l.code);
+                 DELETE FROM gap_coverage_piece p
+                  WHERE NOT EXISTS (SELECT 1 FROM kelurahan k WHERE k.code = p.kelurahan_code)",
+            )
+            .await
+            .context("forgetting the shapes of deleted kelurahan")?;
+    }
+    let chunks = chunks_of(&codes, workers);
+    let total = codes.len() as u64;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    progress(0, total);
+    let worker = || async {
+        let client = pool.get().await?;
+        loop {
+            let n = next.fetch_add(1, Ordering::SeqCst);
+            let Some(codes) = chunks.get(n) else { break };
+            if let Err(e) = keep_chunk(&client, codes, params, &programs).await {
+                let _ = client.batch_execute("ROLLBACK").await;
+                let Some(why) = data_error(&e) else {
+                    next.store(chunks.len(), Ordering::SeqCst);
+                    return Err(e).context("keeping the gap analysis' shapes");
+                };
+                // One kelurahan PostGIS cannot handle: keep the others, one at a time; the
+                // measuring names the culprit.
+                tracing::debug!(error = %why, "keeping a chunk failed; keeping its kelurahan one by one");
+                for code in codes.iter() {
+                    if keep_chunk(&client, std::slice::from_ref(code), params, &programs)
+                        .await
+                        .is_err()
+                    {
+                        let _ = client.batch_execute("ROLLBACK").await;
+                    }
+                }
+            }
+            let finished = done.fetch_add(codes.len(), Ordering::SeqCst) + codes.len();
+            progress(finished as u64, total);
+        }
+        Ok::<(), StoreError>(())
+    };
+    for r in futures::future::join_all((0..workers.max(1)).map(|_| worker())).await {
+        r?;
+    }
+    Ok(())
+}
+
+/// One chunk's keeping in one transaction (see [`keep_static_parts`]).
+async fn keep_chunk(
+    client: &Object,
+    codes: &[String],
+    params: &GapParams,
+    programs: &[String],
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(
+            "BEGIN; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; \
+             SET LOCAL plan_cache_mode = force_custom_plan",
+        )
+        .await?;
+    let codes = codes.to_vec();
+    let shape = client.prepare_cached(KEEP_SHAPE_SQL).await?;
+    client.execute(&shape, &[&codes]).await?;
+    let land = client.prepare_cached(KEEP_LAND_SQL).await?;
+    client.execute(&land, &[&codes, &params.cell_m]).await?;
+    let gone = client.prepare_cached(KEEP_GONE_SQL).await?;
+    client.execute(&gone, &[&codes]).await?;
+    let pieces = client.prepare_cached(KEEP_PIECES_SQL).await?;
+    client
+        .execute(&pieces, &[&codes, &params.as_of, &programs])
+        .await?;
+    client.batch_execute("COMMIT").await
 }
 
 /// The chunk query's parameters besides the kelurahan codes.

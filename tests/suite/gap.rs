@@ -499,27 +499,140 @@ async fn run_fingerprint(pool: &Pool, id: i64) -> Vec<String> {
     out
 }
 
+/// A date when the sample has the most coverage active.
+async fn busiest_date(pool: &Pool) -> NaiveDate {
+    let client = pool.get().await.expect("client");
+    client
+        .query_one(
+            "SELECT d::date FROM coverage c, LATERAL (SELECT c.valid_from AS d) x
+             GROUP BY 1 ORDER BY (SELECT count(*) FROM coverage c2 JOIN program p ON p.code = c2.program_code
+               WHERE c2.valid_from <= x.d AND c2.valid_to >= x.d AND p.start_date <= x.d AND p.end_date >= x.d) DESC, 1
+             LIMIT 1",
+            &[],
+        )
+        .await
+        .expect("busiest date")
+        .get::<_, NaiveDate>(0)
+}
+
+const KEPT_TABLES: [&str; 3] = ["gap_kelurahan_shape", "gap_kelurahan_land", "gap_coverage_piece"];
+
+/// Rows in each table of what the analysis keeps of shapes (V19).
+async fn kept_rows(pool: &Pool) -> Vec<i64> {
+    let client = pool.get().await.expect("client");
+    let mut out = Vec::new();
+    for t in KEPT_TABLES {
+        let sql = format!("SELECT count(*) FROM {t}");
+        out.push(client.query_one(&sql, &[]).await.expect("count").get(0));
+    }
+    out
+}
+
+/// While `on`, every row written to the kept tables is silently dropped, so a run has to
+/// compute the shapes itself (the chunk query's fallback).
+async fn swallow_keeping(pool: &Pool, on: bool) {
+    let client = pool.get().await.expect("client");
+    for t in KEPT_TABLES {
+        let sql = if on {
+            format!(
+                "CREATE TRIGGER swallow BEFORE INSERT OR UPDATE ON {t}
+                 FOR EACH ROW EXECUTE FUNCTION swallow_row()"
+            )
+        } else {
+            format!("DROP TRIGGER swallow ON {t}")
+        };
+        client.batch_execute(&sql).await.expect("trigger");
+    }
+}
+
+#[tokio::test]
+async fn kept_shapes_give_the_runs_computed_ones_give() {
+    let db = TestDb::new(true).await;
+    let pool = db.pool();
+    let as_of = busiest_date(&pool).await.to_string();
+    let client = pool.get().await.expect("client");
+    client
+        .batch_execute(
+            "CREATE FUNCTION swallow_row() RETURNS trigger LANGUAGE plpgsql AS
+             $$ BEGIN RETURN NULL; END $$",
+        )
+        .await
+        .expect("function");
+
+    // Nothing kept: the run computes every shape itself.
+    swallow_keeping(&pool, true).await;
+    let computed = run_at(&pool, &as_of).await;
+    assert_eq!(kept_rows(&pool).await, vec![0, 0, 0]);
+    swallow_keeping(&pool, false).await;
+
+    // Kept by the next run, read by it and by the one after: the same run, field by field.
+    let cold = run_at(&pool, &as_of).await;
+    let kept = kept_rows(&pool).await;
+    let kelurahan: i64 = client
+        .query_one("SELECT count(*) FROM kelurahan", &[])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(kept[..2], [kelurahan, kelurahan], "shape and land of every kelurahan");
+    assert!(kept[2] > 0, "coverage pieces kept");
+    let warm = run_at(&pool, &as_of).await;
+    let expected = run_fingerprint(&pool, computed).await;
+    assert_eq!(run_fingerprint(&pool, cold).await, expected, "cold run differs");
+    assert_eq!(run_fingerprint(&pool, warm).await, expected, "warm run differs");
+
+    // What is kept is what a run reads: pieces emptied behind its back (sources unchanged) show.
+    client
+        .batch_execute("UPDATE gap_coverage_piece SET g = NULL")
+        .await
+        .expect("tamper");
+    let tampered = run_at(&pool, &as_of).await;
+    let covered: f64 = client
+        .query_one(
+            "SELECT sum(covered_fraction) FROM gap_kelurahan WHERE run_id = $1",
+            &[&tampered],
+        )
+        .await
+        .expect("covered")
+        .get(0);
+    assert_eq!(covered, 0.0, "the run read the kept pieces");
+
+    // A reshaped coverage area and a reshaped kelurahan are not matched by what was kept from
+    // their old shapes: the next run clips them again and equals a run that computed everything.
+    client
+        .batch_execute("TRUNCATE gap_coverage_piece")
+        .await
+        .expect("forget the tampered pieces");
+    assert_eq!(run_fingerprint(&pool, run_at(&pool, &as_of).await).await, expected);
+    client
+        .batch_execute(
+            "UPDATE coverage SET geom = ST_Multi(ST_Translate(geom, 0.003, 0.002))
+             WHERE id IN (SELECT id FROM coverage ORDER BY id LIMIT 5);
+             UPDATE kelurahan SET geom = ST_Multi(ST_Buffer(geom, -0.0005))
+             WHERE code = (SELECT min(code) FROM kelurahan);",
+        )
+        .await
+        .expect("reshape");
+    let reshaped = run_at(&pool, &as_of).await;
+    client
+        .batch_execute("TRUNCATE gap_kelurahan_shape, gap_kelurahan_land, gap_coverage_piece")
+        .await
+        .expect("forget");
+    swallow_keeping(&pool, true).await;
+    let recomputed = run_at(&pool, &as_of).await;
+    assert_eq!(
+        run_fingerprint(&pool, reshaped).await,
+        run_fingerprint(&pool, recomputed).await,
+        "a run after reshaping differs from one that computed every shape"
+    );
+}
+
 #[tokio::test]
 async fn the_bandung_sample_matches_an_independent_computation() {
     use geo::{Area, BooleanOps, MultiPolygon};
 
     let db = TestDb::new(true).await;
     let pool = db.pool();
-    let as_of = {
-        // A date when the sample has the most coverage active.
-        let client = pool.get().await.expect("client");
-        client
-            .query_one(
-                "SELECT d::date FROM coverage c, LATERAL (SELECT c.valid_from AS d) x
-                 GROUP BY 1 ORDER BY (SELECT count(*) FROM coverage c2 JOIN program p ON p.code = c2.program_code
-                   WHERE c2.valid_from <= x.d AND c2.valid_to >= x.d AND p.start_date <= x.d AND p.end_date >= x.d) DESC, 1
-                 LIMIT 1",
-                &[],
-            )
-            .await
-            .expect("busiest date")
-            .get::<_, NaiveDate>(0)
-    };
+    let as_of = busiest_date(&pool).await;
     let a = run_at(&pool, &as_of.to_string()).await;
     let b = run_at(&pool, &as_of.to_string()).await;
     assert_eq!(
