@@ -2,7 +2,9 @@
 //! formulation on the same database, in the same process. Prints wall times, the ratio, the
 //! largest difference of covered fraction, and peak memory of this process and of the PostgreSQL
 //! backends it used. Usage: DATABASE_URL=... bench-gap [--as-of DATE] [--cell-m M]
-//! [--naive-timeout-s N]; the hexagon edge defaults to the database's default analysis (V16).
+//! [--naive-timeout-s N] [--runs N]; the hexagon edge defaults to the database's default analysis
+//! (V16). The run is made N times (default 2): the first keeps what depends on shapes alone
+//! (V19) unless an earlier run did, the later ones read it; the analyst is compared with the last.
 //! (bench/gap/run.sh prepares the databases).
 
 use std::time::{Duration, Instant};
@@ -38,11 +40,13 @@ async fn main() -> anyhow::Result<()> {
     let mut as_of = NaiveDate::from_ymd_opt(2026, 6, 1).context("date")?;
     let mut naive_timeout_s: u64 = 900;
     let mut cell_m: Option<f64> = None;
+    let mut runs: u32 = 2;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--as-of" => as_of = args.next().context("--as-of DATE")?.parse()?,
             "--cell-m" => cell_m = Some(args.next().context("--cell-m METRES")?.parse()?),
             "--naive-timeout-s" => naive_timeout_s = args.next().context("seconds")?.parse()?,
+            "--runs" => runs = args.next().context("--runs N")?.parse::<u32>()?.max(1),
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -72,80 +76,104 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    // The steps of run::run, timed one by one.
-    let started = Instant::now();
-    let (changes_through, _) = store::gap::change_mark(&pool).await?;
-    let measured = store::gap::measure(
-        &pool,
-        &params,
-        store::gap::Scope::All,
-        run::default_workers(&pool),
-        &|_, _| {},
-    )
-    .await?;
-    let measure_s = started.elapsed().as_secs_f64();
-    let results = compute(&params.weights, &measured.kelurahan);
-    let summary = run::summarise(&results, &measured);
-    let score_s = started.elapsed().as_secs_f64() - measure_s;
-    let run_id = store::gap::save(
-        &pool,
-        &params,
-        &results,
-        &measured,
-        &summary,
-        changes_through,
-        default_cell_m,
-    )
-    .await?;
-    let ours_s = started.elapsed().as_secs_f64();
-    println!(
-        "sigap gap run: {ours_s:.2} s (run {run_id}, {} cells): measure {measure_s:.2} s, \
-         score {score_s:.2} s, save {:.2} s",
-        summary["cells"],
-        ours_s - measure_s - score_s
-    );
-    let failures = measured.failures.len();
-    println!(
-        "kelurahan PostGIS could not measure (left out, named in the run's summary): {failures}"
-    );
-    for f in measured.failures.iter().take(5) {
-        println!("  {} {}", f.kelurahan_code, f.message);
-    }
-    let sigap_rss = peak_rss_mib("self").unwrap_or(f64::NAN);
-    let backends: Vec<(i32, f64, f64)> = {
-        let c = pool.get().await?;
-        c.query(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sigap' ORDER BY pid",
-            &[],
+    let mut last_s = 0.0;
+    let mut sigap_cpu_before = 0.0;
+    // The steps of run::run, timed one by one, `runs` times: the first keeps what depends on
+    // shapes alone (V19) unless an earlier run did, the next ones read it.
+    let mut cpu_before: std::collections::BTreeMap<i32, f64> = Default::default();
+    let mut run_id = 0;
+    for n in 1..=runs {
+        let started = Instant::now();
+        let kept_at: std::sync::Mutex<Option<f64>> = std::sync::Mutex::new(None);
+        let (changes_through, _) = store::gap::change_mark(&pool).await?;
+        let measured = store::gap::measure(
+            &pool,
+            &params,
+            store::gap::Scope::All,
+            run::default_workers(&pool),
+            &|done, total| {
+                // The first half of the progress is the keeping.
+                if done * 2 >= total {
+                    if let Ok(mut k) = kept_at.lock() {
+                        k.get_or_insert(started.elapsed().as_secs_f64());
+                    }
+                }
+            },
         )
-        .await?
-        .iter()
-        .map(|r| {
-            let pid: i32 = r.get(0);
-            let p = pid.to_string();
-            (
-                pid,
-                peak_rss_mib(&p).unwrap_or(f64::NAN),
-                cpu_s(&p).unwrap_or(f64::NAN),
-            )
-        })
-        .collect()
-    };
-    println!("peak RSS: sigap process {sigap_rss:.0} MiB");
-    for (pid, mib, cpu) in &backends {
+        .await?;
+        let measure_s = started.elapsed().as_secs_f64();
+        let keep_s = kept_at.lock().ok().and_then(|k| *k).unwrap_or(f64::NAN);
+        let results = compute(&params.weights, &measured.kelurahan);
+        let summary = run::summarise(&results, &measured);
+        let score_s = started.elapsed().as_secs_f64() - measure_s;
+        run_id = store::gap::save(
+            &pool,
+            &params,
+            &results,
+            &measured,
+            &summary,
+            changes_through,
+            default_cell_m,
+        )
+        .await?;
+        let ours_s = started.elapsed().as_secs_f64();
+        last_s = ours_s;
         println!(
-            "PostgreSQL backend {pid}: peak RSS {mib:.0} MiB (includes shared buffers it touched), CPU {cpu:.1} s"
+            "sigap gap run {n} of {runs}: {ours_s:.2} s (run {run_id}, {} cells): keep shapes {keep_s:.2} s, \
+             measure {:.2} s, score {score_s:.2} s, save {:.2} s",
+            summary["cells"],
+            measure_s - keep_s,
+            ours_s - measure_s - score_s
         );
+        let failures = measured.failures.len();
+        println!(
+            "kelurahan PostGIS could not measure (left out, named in the run's summary): {failures}"
+        );
+        for f in measured.failures.iter().take(5) {
+            println!("  {} {}", f.kelurahan_code, f.message);
+        }
+        let sigap_rss = peak_rss_mib("self").unwrap_or(f64::NAN);
+        let backends: Vec<(i32, f64, f64)> = {
+            let c = pool.get().await?;
+            c.query(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'sigap' ORDER BY pid",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                let pid: i32 = r.get(0);
+                let p = pid.to_string();
+                (
+                    pid,
+                    peak_rss_mib(&p).unwrap_or(f64::NAN),
+                    cpu_s(&p).unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+        };
+        println!("peak RSS so far: sigap process {sigap_rss:.0} MiB");
+        let mut backend_cpu = 0.0;
+        for (pid, mib, cpu) in &backends {
+            let used = cpu - cpu_before.get(pid).copied().unwrap_or(0.0);
+            backend_cpu += used;
+            cpu_before.insert(*pid, *cpu);
+            println!(
+                "PostgreSQL backend {pid}: peak RSS {mib:.0} MiB (includes shared buffers it touched), CPU in this run {used:.1} s"
+            );
+        }
+        let sigap_cpu = cpu_s("self").unwrap_or(f64::NAN);
+        println!(
+            "CPU used by run {n}: {backend_cpu:.1} s in PostgreSQL, {:.1} s in sigap; \
+             machine load average: {}",
+            sigap_cpu - sigap_cpu_before,
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
+        );
+        sigap_cpu_before = sigap_cpu;
     }
-    let backend_cpu: f64 = backends.iter().map(|b| b.2).sum();
-    println!(
-        "CPU used by the run: {backend_cpu:.1} s in PostgreSQL, {:.1} s in sigap; \
-         machine load average while running: {}",
-        cpu_s("self").unwrap_or(f64::NAN),
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
-    );
+    let ours_s = last_s;
 
     // The analyst's approach on a fresh connection, so its backend's memory is its own.
     let ours: Vec<(String, f64)> = {

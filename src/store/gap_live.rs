@@ -16,6 +16,7 @@ use crate::store::gap_rows::{AreaColumns, CellColumns, FollowupColumns, OverlapC
 use crate::store::{Context, StoreError};
 
 const UPDATE_RUN_SQL: &str = include_str!("../../sql/queries/gap_live_update_run.sql");
+const TOUCH_RUN_SQL: &str = include_str!("../../sql/queries/gap_live_touch_run.sql");
 const UPDATE_KELURAHAN_SQL: &str = include_str!("../../sql/queries/gap_live_update_kelurahan.sql");
 const UPDATE_KECAMATAN_SQL: &str = include_str!("../../sql/queries/gap_live_update_kecamatan.sql");
 const UPDATE_CELLS_SQL: &str = include_str!("../../sql/queries/gap_live_update_cells.sql");
@@ -194,15 +195,24 @@ pub async fn update(
         .transaction()
         .await
         .context("starting to update the live gap run")?;
-    let updated = tx
-        .query_opt(
-            UPDATE_RUN_SQL,
-            &[&id, summary, &population_weighted, &changes_through],
-        )
-        .await
-        .context("updating the live gap run")?;
-    if updated.is_none() {
-        return Ok(false);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&id, summary, &population_weighted, &changes_through];
+    // No row changed: only record the change taken in, which keeps the gap tiles (V20).
+    let touched = if delta.is_empty() {
+        tx.query_opt(TOUCH_RUN_SQL, &params)
+            .await
+            .context("recording a change the live gap run took in")?
+    } else {
+        None
+    };
+    if touched.is_none() {
+        let updated = tx
+            .query_opt(UPDATE_RUN_SQL, &params)
+            .await
+            .context("updating the live gap run")?;
+        if updated.is_none() {
+            return Ok(false);
+        }
     }
     tx.execute(
         "SELECT pg_notify($1, $2)",

@@ -411,6 +411,29 @@ async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
     let (etag2, rows2) = gap_tile(&app, t).await;
     assert_ne!(etag, etag2, "the gap tile changed with the run");
     assert_ne!(rows, rows2);
+
+    // An edit that changes no figure is taken in (the run includes it) but leaves the cached
+    // gap tiles alone.
+    client
+        .execute(
+            "UPDATE indicator SET low_income_households = low_income_households
+             WHERE kelurahan_code = (SELECT min(code) FROM kelurahan)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let unchanged = caught_up(&app).await;
+    assert_eq!(unchanged.0, second.0);
+    assert!(unchanged.1 > second.1, "{unchanged:?} after {second:?}");
+    let res = app
+        .http
+        .get(app.url(&format!("/tiles/gap_kelurahan/{}/{}/{}.mvt", t.0, t.1, t.2)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-cache"], "hit", "the tile was kept");
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), etag2);
+    let second = unchanged;
     // One live run per day.
     assert_eq!(
         count(&app.pool, "SELECT count(*) FROM gap_run WHERE live").await,
