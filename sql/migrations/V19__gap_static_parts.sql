@@ -5,13 +5,18 @@
 -- (docs/performance-gap.md).
 --
 -- Each row names the shapes it was computed from by the md5 of their EWKB (`src`, `kel_src`,
--- `cov_src`). A run uses a row only when those still match the kelurahan and coverage it reads in
+-- `cov_src`), which kelurahan and coverage carry as a generated column (`geom_md5`, computed
+-- once on write: comparing it costs nothing, computing it on every read cost a run seconds). A run uses a row only when those still match the kelurahan and coverage it reads in
 -- its own snapshot, and computes anything else on the spot, so a kept row can be out of date but
 -- never wrong: a changed shape is simply not matched until the row is computed again
 -- (sql/queries/gap_prepare_*.sql, run before each measurement for the kelurahan it measures).
--- No foreign keys: an import may replace a layer wholesale, and a row whose source is gone is
--- never matched; gap_prepare_pieces.sql deletes a chunk's rows of deleted or changed coverage.
+-- No foreign keys (an import may replace a layer wholesale; a row whose source is gone is never
+-- matched anyway): deleting a kelurahan or a coverage area deletes its rows (triggers below), and
+-- gap_prepare_gone.sql deletes a kelurahan's pieces of reshaped coverage when it is kept again.
 -- None of these tables is a gap input: writing them logs no change.
+ALTER TABLE kelurahan ADD COLUMN geom_md5 text GENERATED ALWAYS AS (md5(ST_AsEWKB(geom))) STORED;
+ALTER TABLE coverage ADD COLUMN geom_md5 text GENERATED ALWAYS AS (md5(ST_AsEWKB(geom))) STORED;
+
 CREATE TABLE gap_kelurahan_shape (
     code   text PRIMARY KEY,
     src    text NOT NULL,
@@ -41,3 +46,38 @@ CREATE TABLE gap_coverage_piece (
     g               geometry,
     PRIMARY KEY (kelurahan_code, coverage_id)
 );
+CREATE INDEX gap_coverage_piece_coverage ON gap_coverage_piece (coverage_id);
+
+CREATE FUNCTION sigap_gap_kept_kelurahan_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM gap_kelurahan_shape s USING old_rows o WHERE s.code = o.code;
+    DELETE FROM gap_kelurahan_land l USING old_rows o WHERE l.code = o.code;
+    DELETE FROM gap_coverage_piece p USING old_rows o WHERE p.kelurahan_code = o.code;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER kelurahan_gap_kept_gone AFTER DELETE ON kelurahan
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sigap_gap_kept_kelurahan_gone();
+
+CREATE FUNCTION sigap_gap_kept_coverage_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM gap_coverage_piece p USING old_rows o WHERE p.coverage_id = o.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER coverage_gap_kept_gone AFTER DELETE ON coverage
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sigap_gap_kept_coverage_gone();
+
+-- TRUNCATE of a layer forgets everything kept from it.
+CREATE FUNCTION sigap_gap_kept_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'kelurahan' THEN
+        TRUNCATE gap_kelurahan_shape, gap_kelurahan_land;
+    END IF;
+    TRUNCATE gap_coverage_piece;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER kelurahan_gap_kept_truncated AFTER TRUNCATE ON kelurahan
+    FOR EACH STATEMENT EXECUTE FUNCTION sigap_gap_kept_truncated();
+CREATE TRIGGER coverage_gap_kept_truncated AFTER TRUNCATE ON coverage
+    FOR EACH STATEMENT EXECUTE FUNCTION sigap_gap_kept_truncated();

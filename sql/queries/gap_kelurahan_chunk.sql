@@ -16,10 +16,10 @@ WITH k AS MATERIALIZED (
     -- hexagon, used only when computed from the same shape (md5 of its EWKB); else NULL here and
     -- computed below.
     SELECT kl.code, kl.kecamatan_code, kl.geom, x.src,
-           coalesce(s.g, gap_metric(kl.geom)) AS g,
+           coalesce(s.g, gap_metric(kl.geom)) AS g, s.code IS NOT NULL AS shape_kept,
            l.ci AS land_ci, l.cj AS land_cj, l.land_m2 AS land_m2
     FROM kelurahan kl
-    CROSS JOIN LATERAL (SELECT md5(ST_AsEWKB(kl.geom)) AS src) x
+    CROSS JOIN LATERAL (SELECT kl.geom_md5 AS src) x
     LEFT JOIN gap_kelurahan_shape s ON s.code = kl.code AND s.src = x.src
     LEFT JOIN gap_kelurahan_land l ON l.code = kl.code AND l.cell_m = $4 AND l.src = x.src
     WHERE kl.code = ANY ($1::text[])
@@ -33,7 +33,7 @@ progs AS MATERIALIZED (
 -- clipped from the same two shapes, else clipped here. Only pieces of positive area count.
 cand AS MATERIALIZED (
     SELECT k.code, c.id, c.program_code, pr.type AS program_type, pr.partner AS partner_code,
-           c.geom AS cgeom, md5(ST_AsEWKB(c.geom)) AS cov_src
+           c.geom AS cgeom, c.geom_md5 AS cov_src
     FROM k
     JOIN coverage c ON c.geom && k.geom
     JOIN progs pr ON pr.code = c.program_code
@@ -42,14 +42,25 @@ cand AS MATERIALIZED (
 ),
 pieces_all AS MATERIALIZED (
     SELECT cand.code, cand.id, cand.program_code, cand.program_type, cand.partner_code,
-           CASE WHEN p.coverage_id IS NOT NULL THEN p.g
+           coalesce(p.kept, false) AS kept,
+           CASE WHEN p.kept THEN p.g
                 WHEN ST_Intersects(cand.cgeom, k.geom)
                 THEN ST_CollectionExtract(ST_Intersection(gap_metric(cand.cgeom), k.g), 3) END AS g
     FROM cand
     JOIN k ON k.code = cand.code
-    LEFT JOIN gap_coverage_piece p
-           ON p.kelurahan_code = cand.code AND p.coverage_id = cand.id
+    -- LATERAL and OFFSET 0: one primary-key lookup per candidate (as a plain join the planner
+    -- hashed the whole table, 0.5 s a chunk at national size).
+    LEFT JOIN LATERAL (
+        SELECT true AS kept, p.g
+        FROM gap_coverage_piece p
+        WHERE p.kelurahan_code = cand.code AND p.coverage_id = cand.id
           AND p.kel_src = k.src AND p.cov_src = cand.cov_src
+        OFFSET 0
+    ) p ON true
+),
+-- Whether every coverage piece of a kelurahan was read from what is kept.
+pieces_kept AS (
+    SELECT code, bool_and(kept) AS kept FROM pieces_all GROUP BY code
 ),
 pieces AS MATERIALIZED (
     SELECT * FROM pieces_all WHERE g IS NOT NULL AND NOT ST_IsEmpty(g) AND ST_Area(g) > 0
@@ -113,10 +124,13 @@ overlap_k AS (
     FROM overlap
     GROUP BY code
 ),
--- Public proposals of the chunk per kelurahan, points in ESRI:54034 (each transformed once).
+-- Public proposals of the chunk per kelurahan: their points in ESRI:54034 as one multipoint per
+-- kelurahan (one transform call each, not one per point; a transformed point needs no validity
+-- check), and their supports in the same order.
 demand_k AS (
     SELECT pd.kelurahan_code AS code, count(*) AS proposals, sum(pd.supports) AS supports,
-           array_agg(gap_metric(p.geom)) AS gs, array_agg(pd.supports) AS ss
+           ST_Transform(ST_Collect(p.geom ORDER BY p.id), 54034) AS pts,
+           array_agg(pd.supports ORDER BY p.id) AS ss
     FROM proposal_demand pd
     JOIN proposal p ON p.id = pd.proposal_id
     WHERE pd.kelurahan_code = ANY ($1) AND p.status = ANY ($5)
@@ -125,11 +139,11 @@ demand_k AS (
 -- The hexagons each public proposal lies in (on an edge or a corner: each hexagon it touches),
 -- found from the point: the grid of a box 1 mm around it, then the exact test.
 demand_cells AS (
-    SELECT d.code, hx.i, hx.j, count(*)::int AS proposals, sum(u.s)::bigint AS supports
+    SELECT d.code, hx.i, hx.j, count(*)::int AS proposals, sum(d.ss[u.path[1]])::bigint AS supports
     FROM demand_k d
-    CROSS JOIN LATERAL unnest(d.gs, d.ss) AS u (g, s)
-    CROSS JOIN LATERAL ST_HexagonGrid($4, ST_Expand(u.g, 0.001)) hx
-    WHERE ST_Intersects(hx.geom, u.g)
+    CROSS JOIN LATERAL ST_Dump(d.pts) AS u
+    CROSS JOIN LATERAL ST_HexagonGrid($4, ST_Expand(u.geom, 0.001)) hx
+    WHERE ST_Intersects(hx.geom, u.geom)
     GROUP BY 1, 2, 3
 ),
 -- Land of each hexagon per kelurahan: kept (V19), or computed here as gap_prepare_land.sql does.
@@ -157,6 +171,9 @@ land AS MATERIALIZED (
     WHERE k.land_ci IS NULL
 )
 SELECT k.code,
+       -- False when anything of this kelurahan was computed here instead of read from what is
+       -- kept (V19): the run keeps it afterwards (store::gap::measure).
+       (k.shape_kept AND k.land_ci IS NOT NULL AND coalesce(pk.kept, true)) AS kept,
        k.kecamatan_code,
        ST_Area(k.g) AS area_m2,
        coalesce(ST_Area(a.cg), 0) AS covered_m2,
@@ -172,6 +189,7 @@ SELECT k.code,
        cells.proposals AS cell_proposals, cells.supports AS cell_supports,
        o.types AS overlap_types, o.partners AS overlap_partners, o.m2 AS overlap_m2
 FROM k
+LEFT JOIN pieces_kept pk ON pk.code = k.code
 LEFT JOIN agg a ON a.code = k.code
 LEFT JOIN overlap_k o ON o.code = k.code
 LEFT JOIN indicator_latest i ON i.kelurahan_code = k.code
@@ -204,6 +222,8 @@ LEFT JOIN LATERAL (
     FROM (
         SELECT u.i, u.j, u.land_m2,
                CASE WHEN a.cg IS NULL THEN 0.0
+                    -- The kelurahan's land lies in this one hexagon: so does its coverage.
+                    WHEN cardinality(land.ci) = 1 THEN ST_Area(a.cg)
                     ELSE (SELECT CASE WHEN ST_Intersects(hg, a.cg)
                                       THEN ST_Area(ST_Intersection(hg, a.cg)) ELSE 0.0 END
                           FROM ST_Hexagon($4, u.i, u.j, 'SRID=54034;POINT(0 0)'::geometry) hg)

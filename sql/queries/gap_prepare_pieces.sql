@@ -7,9 +7,9 @@
 WITH todo AS MATERIALIZED (
     SELECT s.code, s.src AS kel_src, s.g AS kg, kl.geom AS kgeom, c.id, c.geom AS cgeom, x.cov_src
     FROM gap_kelurahan_shape s
-    JOIN kelurahan kl ON kl.code = s.code AND md5(ST_AsEWKB(kl.geom)) = s.src
+    JOIN kelurahan kl ON kl.code = s.code AND kl.geom_md5 = s.src
     JOIN coverage c ON c.geom && kl.geom
-    CROSS JOIN LATERAL (SELECT md5(ST_AsEWKB(c.geom)) AS cov_src) x
+    CROSS JOIN LATERAL (SELECT c.geom_md5 AS cov_src) x
     WHERE s.code = ANY ($1::text[])
       AND c.program_code = ANY ($3::text[])
       AND c.valid_from <= $2 AND c.valid_to >= $2

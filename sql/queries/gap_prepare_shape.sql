@@ -3,7 +3,7 @@
 INSERT INTO gap_kelurahan_shape AS s (code, src, g)
 SELECT kl.code, x.src, gap_metric(kl.geom)
 FROM kelurahan kl
-CROSS JOIN LATERAL (SELECT md5(ST_AsEWKB(kl.geom)) AS src) x
+CROSS JOIN LATERAL (SELECT kl.geom_md5 AS src) x
 WHERE kl.code = ANY ($1::text[])
   AND NOT EXISTS (SELECT 1 FROM gap_kelurahan_shape k WHERE k.code = kl.code AND k.src = x.src)
 ORDER BY kl.code

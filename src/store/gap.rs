@@ -208,9 +208,14 @@ pub enum Scope<'a> {
 }
 
 /// Measures the kelurahan of `scope` on `workers` connections that share one snapshot, so the
-/// chunks see the same data; `progress(done, total)` is called after each chunk of kelurahan,
-/// counting each kelurahan twice: once when what is kept of its shapes is brought up to date
-/// ([`keep_static_parts`]), once when it is measured.
+/// chunks see the same data; `progress(done, total)` is called after each chunk of kelurahan.
+///
+/// What depends on shapes alone is read from what is kept (V19) where it is current and computed
+/// on the spot where not; the kelurahan computed on the spot are kept afterwards
+/// ([`keep_static_parts`]), so the next run reads them. When most of a whole-region run would be
+/// computed on the spot (the first run at a hexagon size, after an import), everything is kept
+/// first and then read, which costs less than computing it twice; its progress then counts each
+/// kelurahan twice, once kept and once measured.
 pub async fn measure(
     pool: &Pool,
     params: &GapParams,
@@ -218,11 +223,47 @@ pub async fn measure(
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Measured, StoreError> {
-    keep_static_parts(pool, params, scope, workers, &|done, total| {
-        progress(done, 2 * total)
-    })
-    .await;
-    let measure_progress = |done: u64, total: u64| progress(total + done, 2 * total);
+    let keep_first = matches!(scope, Scope::All) && mostly_unkept(pool, params.cell_m).await?;
+    let (measured, unkept) = if keep_first {
+        keep_static_parts(pool, params, scope, workers, &|done, total| {
+            progress(done, 2 * total)
+        })
+        .await;
+        let measure_progress = |done: u64, total: u64| progress(total + done, 2 * total);
+        measure_snapshot(pool, params, scope, workers, &measure_progress).await?
+    } else {
+        measure_snapshot(pool, params, scope, workers, progress).await?
+    };
+    if !unkept.is_empty() {
+        keep_static_parts(pool, params, Scope::Only(&unkept), workers, &|_, _| {}).await;
+    }
+    Ok(measured)
+}
+
+/// Whether fewer than half of the kelurahan have their hexagons' land kept at `cell_m`.
+async fn mostly_unkept(pool: &Pool, cell_m: f64) -> Result<bool, StoreError> {
+    let row = pool
+        .get()
+        .await?
+        .query_one(
+            "SELECT (SELECT count(*) FROM gap_kelurahan_land WHERE cell_m = $1) * 2
+                    < (SELECT count(*) FROM kelurahan)",
+            &[&cell_m],
+        )
+        .await
+        .context("looking at what the gap analysis keeps")?;
+    Ok(row.get(0))
+}
+
+/// [`measure`] in one exported snapshot; also returns the kelurahan whose shapes were computed on
+/// the spot rather than read from what is kept.
+async fn measure_snapshot(
+    pool: &Pool,
+    params: &GapParams,
+    scope: Scope<'_>,
+    workers: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<(Measured, Vec<String>), StoreError> {
     let lead = pool.get().await?;
     // JIT compiling these queries costs more than it saves: each chunk is a fresh plan run. The
     // run already uses one connection per core, so parallel query workers would only compete.
@@ -232,7 +273,7 @@ pub async fn measure(
     )
     .await
     .context("starting the analysis snapshot")?;
-    let result = measure_in(&lead, pool, params, scope, workers, &measure_progress).await;
+    let result = measure_in(&lead, pool, params, scope, workers, progress).await;
     // Read-only: ROLLBACK ends the snapshot whatever happened.
     let _ = lead.batch_execute("ROLLBACK").await;
     result
@@ -245,7 +286,7 @@ async fn measure_in(
     scope: Scope<'_>,
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<Measured, StoreError> {
+) -> Result<(Measured, Vec<String>), StoreError> {
     let snapshot: String = lead
         .query_one("SELECT pg_export_snapshot()", &[])
         .await
@@ -298,6 +339,7 @@ async fn measure_in(
         partners: &active_partners,
     };
     let failures: Mutex<Vec<MeasureFailure>> = Mutex::new(Vec::new());
+    let unkept: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     type Part = (usize, Vec<KelurahanInput>, Vec<Overlap>);
@@ -326,6 +368,10 @@ async fn measure_in(
                     if let Ok(mut f) = failures.lock() {
                         f.extend(failed);
                     }
+                }
+                let computed = rows.iter().filter(|r| !r.get::<_, bool>("kept"));
+                if let Ok(mut u) = unkept.lock() {
+                    u.extend(computed.map(|r| r.get::<_, String>("code")));
                 }
                 let inputs: Vec<KelurahanInput> = rows
                     .iter()
@@ -387,7 +433,11 @@ async fn measure_in(
         measured.kelurahan.extend(kelurahan);
         measured.overlap.extend(overlap);
     }
-    Ok(measured)
+    let mut unkept = unkept
+        .into_inner()
+        .map_err(|_| StoreError::Config("a gap analysis worker panicked".to_owned()))?;
+    unkept.sort();
+    Ok((measured, unkept))
 }
 
 /// Chunks of kelurahan for `workers` connections: about 16 per worker, 8 to 256 kelurahan each.
@@ -448,21 +498,6 @@ async fn keep_static_parts_in(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    if matches!(scope, Scope::All) {
-        // Rows of kelurahan that no longer exist (a kelurahan's pieces go with the rest below).
-        pool.get()
-            .await?
-            .batch_execute(
-                "DELETE FROM gap_kelurahan_shape s
-                  WHERE NOT EXISTS (SELECT 1 FROM kelurahan k WHERE k.code = s.code);
-                 DELETE FROM gap_kelurahan_land l
-                  WHERE NOT EXISTS (SELECT 1 FROM kelurahan k WHERE k.code = l.code);
-                 DELETE FROM gap_coverage_piece p
-                  WHERE NOT EXISTS (SELECT 1 FROM kelurahan k WHERE k.code = p.kelurahan_code)",
-            )
-            .await
-            .context("forgetting the shapes of deleted kelurahan")?;
-    }
     let chunks = chunks_of(&codes, workers);
     let total = codes.len() as u64;
     let next = AtomicUsize::new(0);
@@ -510,10 +545,9 @@ async fn keep_chunk(
     programs: &[String],
 ) -> Result<(), tokio_postgres::Error> {
     client
-        .batch_execute(
-            "BEGIN; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; \
-             SET LOCAL plan_cache_mode = force_custom_plan",
-        )
+        // Generic plans (after five chunks): these statements are simple key lookups, and
+        // planning them for every chunk cost more than running them once everything is kept.
+        .batch_execute("BEGIN; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
         .await?;
     let codes = codes.to_vec();
     let shape = client.prepare_cached(KEEP_SHAPE_SQL).await?;

@@ -613,6 +613,20 @@ async fn kept_shapes_give_the_runs_computed_ones_give() {
         .await
         .expect("reshape");
     let reshaped = run_at(&pool, &as_of).await;
+    // Measured on the spot, then kept by that run: nothing kept is out of date now.
+    let stale: i64 = client
+        .query_one(
+            "SELECT (SELECT count(*) FROM gap_kelurahan_shape s JOIN kelurahan k USING (code)
+                     WHERE s.src <> k.geom_md5)
+                  + (SELECT count(*) FROM gap_coverage_piece p
+                     JOIN coverage c ON c.id = p.coverage_id
+                     WHERE p.cov_src <> c.geom_md5)",
+            &[],
+        )
+        .await
+        .expect("stale")
+        .get(0);
+    assert_eq!(stale, 0, "the reshaped shapes were kept again");
     client
         .batch_execute("TRUNCATE gap_kelurahan_shape, gap_kelurahan_land, gap_coverage_piece")
         .await
