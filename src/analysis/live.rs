@@ -155,6 +155,7 @@ async fn refresh(
     today: NaiveDate,
     memory: &mut Option<Measurements>,
 ) -> Result<(i64, usize), StoreError> {
+    let started = std::time::Instant::now();
     let (through, _) = gap_store::change_mark(pool).await?;
     let params = GapParams::defaults(today, gap_store::default_cell_m(pool).await?);
     let workers = run::default_workers(pool);
@@ -181,18 +182,25 @@ async fn refresh(
             (m, measured, n)
         }
     };
+    let measured_at = started.elapsed();
     let (results, summary) = run::score(&params, &measured);
     let rows = LiveRows::new(results, measured.followup.clone(), measured.overlap.clone());
+    let scored_at = started.elapsed();
     // `saved` is only kept across incremental refreshes of one day (a full one starts afresh).
     let mut id = None;
     if let Some((live, saved)) = m.saved.take() {
         let delta = live_delta::diff(&saved, &rows);
+        let diffed_at = started.elapsed();
         let weighted = rows.results.population_weighted;
         match gap_live::update(pool, live, &delta, weighted, &summary, through).await {
             Ok(true) => {
                 tracing::debug!(
                     run = live,
                     rows = delta.len(),
+                    measure_ms = measured_at.as_millis() as u64,
+                    score_ms = (scored_at - measured_at).as_millis() as u64,
+                    diff_ms = (diffed_at - scored_at).as_millis() as u64,
+                    write_ms = (started.elapsed() - diffed_at).as_millis() as u64,
                     "live gap run updated in place"
                 );
                 id = Some(live);
