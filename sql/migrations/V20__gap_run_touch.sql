@@ -11,3 +11,12 @@ CREATE TRIGGER gap_run_changed
                     weights, is_default, population_weighted, summary, live
     ON gap_run
     FOR EACH STATEMENT EXECUTE FUNCTION sigap_layers_replaced('gap_kelurahan', 'gap_cells');
+
+-- An in-place refresh rewrites every row whose rank moved: one changed score can move tens of
+-- thousands of kelurahan and cells at national size (44 311 rows a refresh, docs/performance-gap.md).
+-- None of the columns it writes is indexed, so with room left on each page PostgreSQL can update
+-- them in place (HOT) instead of adding a new entry to every index, the cells' GiST index
+-- included: it did so for 0.1 % of the updates at full pages. Pages of new runs keep 20 % free.
+ALTER TABLE gap_kelurahan SET (fillfactor = 80);
+ALTER TABLE gap_kecamatan SET (fillfactor = 80);
+ALTER TABLE gap_cell SET (fillfactor = 80);
