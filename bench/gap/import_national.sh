@@ -12,7 +12,7 @@
 # backend serving the import (ps, sampled every second; it counts the shared buffers the backend
 # touched), the load average, and the quality report's summary line. LAYERS (default
 # "region kecamatan kelurahan") imports only some; a parent layer left out is copied from SRC_DB
-# with pg_dump instead, so `LAYERS=kelurahan` measures the desa file alone. Figures:
+# with COPY instead, so `LAYERS=kelurahan` measures the desa file alone. Figures:
 # docs/performance-gap.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,7 +38,9 @@ DATABASE_URL="dbname=$DB" "$SIGAP" migrate >/dev/null 2>&1
 LAYERS="${LAYERS:-region kecamatan kelurahan}"
 for parent in region kecamatan; do
     if [[ " $LAYERS " != *" $parent "* ]]; then
-        pg_dump --data-only --table="$parent" "$SRC_DB" | psql -q -d "$DB" >/dev/null
+        # COPY, not pg_dump: a dump empties search_path, and the layers' triggers need it.
+        psql -d "$SRC_DB" -c "COPY $parent (${COLUMNS[$parent]}, geom) TO STDOUT" |
+            psql -q -v ON_ERROR_STOP=1 -d "$DB" -c "COPY $parent (${COLUMNS[$parent]}, geom) FROM STDIN"
     fi
 done
 

@@ -81,3 +81,24 @@ CREATE TRIGGER kelurahan_gap_kept_truncated AFTER TRUNCATE ON kelurahan
     FOR EACH STATEMENT EXECUTE FUNCTION sigap_gap_kept_truncated();
 CREATE TRIGGER coverage_gap_kept_truncated AFTER TRUNCATE ON coverage
     FOR EACH STATEMENT EXECUTE FUNCTION sigap_gap_kept_truncated();
+
+-- The hexagons of edge `cell_m` (ST_HexagonGrid indices, ordered by i then j) with land in `g`
+-- (a kelurahan in ESRI:54034), and the area of that land in m²; empty arrays when none. One
+-- definition for the keeping (gap_prepare_land.sql) and the run's fallback
+-- (gap_kelurahan_chunk.sql), so the two agree bit for bit.
+CREATE FUNCTION gap_hexagon_land(cell_m float8, g geometry,
+                                 OUT ci int[], OUT cj int[], OUT land_m2 float8[])
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT coalesce(array_agg(x.i ORDER BY x.i, x.j), '{}'),
+           coalesce(array_agg(x.j ORDER BY x.i, x.j), '{}'),
+           coalesce(array_agg(x.land_m2 ORDER BY x.i, x.j), '{}')
+    FROM (
+        SELECT hx.i, hx.j,
+               CASE WHEN ST_Within(hx.geom, g) THEN ST_Area(hx.geom)
+                    ELSE ST_Area(ST_Intersection(hx.geom, g)) END AS land_m2
+        FROM ST_HexagonGrid(cell_m, g) hx
+        WHERE ST_Intersects(hx.geom, g)
+        OFFSET 0
+    ) x
+    WHERE x.land_m2 > 0
+$$;

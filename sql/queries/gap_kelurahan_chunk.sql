@@ -146,28 +146,15 @@ demand_cells AS (
     WHERE ST_Intersects(hx.geom, u.geom)
     GROUP BY 1, 2, 3
 ),
--- Land of each hexagon per kelurahan: kept (V19), or computed here as gap_prepare_land.sql does.
+-- Land of each hexagon per kelurahan: kept (V19), or computed here by the same function.
 land AS MATERIALIZED (
     SELECT k.code, k.land_ci AS ci, k.land_cj AS cj, k.land_m2
     FROM k
     WHERE k.land_ci IS NOT NULL
     UNION ALL
-    SELECT k.code, coalesce(h.ci, '{}'), coalesce(h.cj, '{}'), coalesce(h.land_m2, '{}')
+    SELECT k.code, h.ci, h.cj, h.land_m2
     FROM k
-    CROSS JOIN LATERAL (
-        SELECT array_agg(x.i ORDER BY x.i, x.j) AS ci,
-               array_agg(x.j ORDER BY x.i, x.j) AS cj,
-               array_agg(x.land_m2 ORDER BY x.i, x.j) AS land_m2
-        FROM (
-            SELECT hx.i, hx.j,
-                   CASE WHEN ST_Within(hx.geom, k.g) THEN ST_Area(hx.geom)
-                        ELSE ST_Area(ST_Intersection(hx.geom, k.g)) END AS land_m2
-            FROM ST_HexagonGrid($4, k.g) hx
-            WHERE ST_Intersects(hx.geom, k.g)
-            OFFSET 0
-        ) x
-        WHERE x.land_m2 > 0
-    ) h
+    CROSS JOIN LATERAL gap_hexagon_land($4, k.g) h
     WHERE k.land_ci IS NULL
 )
 SELECT k.code,

@@ -292,16 +292,7 @@ async fn measure_in(
         .await
         .context("exporting the analysis snapshot")?
         .get(0);
-    let codes: Vec<String> = match scope {
-        Scope::All => lead
-            .query("SELECT code FROM kelurahan ORDER BY code", &[])
-            .await
-            .context("listing kelurahan")?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
-        Scope::Only(codes) => codes.to_vec(),
-    };
+    let codes = scope_codes(lead, scope).await?;
     // The follow-up list of the same kelurahan (all of them: NULL).
     let only: Option<&[String]> = match scope {
         Scope::All => None,
@@ -440,6 +431,20 @@ async fn measure_in(
     Ok((measured, unkept))
 }
 
+/// The kelurahan codes of `scope`, in code order for the whole region.
+async fn scope_codes(client: &Object, scope: Scope<'_>) -> Result<Vec<String>, StoreError> {
+    Ok(match scope {
+        Scope::All => client
+            .query("SELECT code FROM kelurahan ORDER BY code", &[])
+            .await
+            .context("listing kelurahan")?
+            .iter()
+            .map(|r| r.get(0))
+            .collect(),
+        Scope::Only(codes) => codes.to_vec(),
+    })
+}
+
 /// Chunks of kelurahan for `workers` connections: about 16 per worker, 8 to 256 kelurahan each.
 fn chunks_of(codes: &[String], workers: usize) -> Vec<&[String]> {
     let chunk = (codes.len() / (workers.max(1) * 16)).clamp(8, 256);
@@ -472,18 +477,7 @@ async fn keep_static_parts_in(
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<(), StoreError> {
-    let codes: Vec<String> = match scope {
-        Scope::All => pool
-            .get()
-            .await?
-            .query("SELECT code FROM kelurahan ORDER BY code", &[])
-            .await
-            .context("listing kelurahan")?
-            .iter()
-            .map(|r| r.get(0))
-            .collect(),
-        Scope::Only(codes) => codes.to_vec(),
-    };
+    let codes = scope_codes(&pool.get().await?, scope).await?;
     let program_type = opt_str(params.program_type);
     let partner_type = opt_str(params.partner_type);
     let programs: Vec<String> = pool

@@ -360,16 +360,19 @@ async fn live_rows(app: &TestApp, codes: Vec<String>) -> BTreeMap<String, (i64, 
 }
 
 /// The tile's ETag and figures, checked against the live run in the database: never stale.
+async fn get_gap_tile(app: &TestApp, t: (u32, u32, u32)) -> reqwest::Response {
+    app.http
+        .get(app.url(&format!("/tiles/gap_kelurahan/{}/{}/{}.mvt", t.0, t.1, t.2)))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn gap_tile(
     app: &TestApp,
     t: (u32, u32, u32),
 ) -> (String, BTreeMap<String, (i64, String, String)>) {
-    let res = app
-        .http
-        .get(app.url(&format!("/tiles/gap_kelurahan/{}/{}/{}.mvt", t.0, t.1, t.2)))
-        .send()
-        .await
-        .unwrap();
+    let res = get_gap_tile(app, t).await;
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     let bytes = res.bytes().await.unwrap();
     let rows = tile_rows(&ogrinfo_tile_features(&bytes, t).await);
@@ -425,12 +428,7 @@ async fn gap_tiles_follow_the_live_run_and_dated_runs_never_replace_it() {
     let unchanged = caught_up(&app).await;
     assert_eq!(unchanged.0, second.0);
     assert!(unchanged.1 > second.1, "{unchanged:?} after {second:?}");
-    let res = app
-        .http
-        .get(app.url(&format!("/tiles/gap_kelurahan/{}/{}/{}.mvt", t.0, t.1, t.2)))
-        .send()
-        .await
-        .unwrap();
+    let res = get_gap_tile(&app, t).await;
     assert_eq!(res.headers()["x-cache"], "hit", "the tile was kept");
     assert_eq!(res.headers()["etag"].to_str().unwrap(), etag2);
     let second = unchanged;
