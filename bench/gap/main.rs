@@ -119,6 +119,15 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let ours_s = started.elapsed().as_secs_f64();
         last_s = ours_s;
+        // What run::run does after saving: keep what was computed on the spot (untimed here,
+        // as nobody waits for it; printed).
+        let kept = Instant::now();
+        store::gap::keep_unkept(&pool, &params, &measured.unkept, run::default_workers(&pool)).await;
+        println!(
+            "kept afterwards: the shapes of {} kelurahan computed on the spot, in {:.2} s",
+            measured.unkept.len(),
+            kept.elapsed().as_secs_f64()
+        );
         // When most shapes were not kept yet, the run keeps them all first (the first half of
         // its progress), then measures; otherwise it measures and keeps what it computed.
         let keep = if keep_s.is_nan() || keep_s >= measure_s {

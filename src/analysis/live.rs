@@ -165,17 +165,22 @@ async fn refresh(
         }
         _ => None,
     };
+    // The kelurahan whose shapes were computed on the spot: kept once the run is written.
+    let unkept;
     let (m, measured, remeasured) = match (memory.as_mut(), changed) {
         (Some(m), Some(codes)) => {
-            let part =
+            let mut part =
                 gap_store::measure(pool, &params, Scope::Only(&codes), workers, &|_, _| {}).await?;
+            unkept = std::mem::take(&mut part.unkept);
             m.replace(&codes, part);
             m.through = through;
             let measured = m.assemble();
             (m, measured, codes.len())
         }
         _ => {
-            let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
+            let mut all =
+                gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
+            unkept = std::mem::take(&mut all.unkept);
             let n = all.kelurahan.len() + all.failures.len();
             let m = memory.insert(Measurements::new(&params, through, all));
             let measured = m.assemble();
@@ -234,6 +239,7 @@ async fn refresh(
         }
     };
     m.saved = Some((id, rows));
+    gap_store::keep_unkept(pool, &params, &unkept, workers).await;
     Ok((id, remeasured))
 }
 
@@ -244,7 +250,8 @@ async fn prime(pool: &Pool, memory: &mut Option<Measurements>) {
         let (through, today) = gap_store::change_mark(pool).await?;
         let params = GapParams::defaults(today, gap_store::default_cell_m(pool).await?);
         let workers = run::default_workers(pool);
-        let all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
+        let mut all = gap_store::measure(pool, &params, Scope::All, workers, &|_, _| {}).await?;
+        gap_store::keep_unkept(pool, &params, &std::mem::take(&mut all.unkept), workers).await;
         let mut m = Measurements::new(&params, through, all);
         // What the live run holds, so the first change is already written in place.
         m.saved = gap_live::load(pool, &params).await?;

@@ -33,9 +33,11 @@ pub async fn run(
     // be too, and then the next refresh includes it again).
     let (changes_through, _) = gap_store::change_mark(pool).await?;
     let default_cell_m = gap_store::default_cell_m(pool).await?;
-    let measured =
-        gap_store::measure(pool, params, Scope::All, default_workers(pool), progress).await?;
-    score_and_save(pool, params, &measured, changes_through, default_cell_m).await
+    let workers = default_workers(pool);
+    let measured = gap_store::measure(pool, params, Scope::All, workers, progress).await?;
+    let outcome = score_and_save(pool, params, &measured, changes_through, default_cell_m).await?;
+    gap_store::keep_unkept(pool, params, &measured.unkept, workers).await;
+    Ok(outcome)
 }
 
 /// Scores measured inputs and saves the run, recording the last logged change it includes.

@@ -83,6 +83,9 @@ pub struct Measured {
     /// Kelurahan that PostGIS could not measure (a GEOS or PROJ error on their geometry): left
     /// out of the results and named in the run's summary instead of aborting the run.
     pub failures: Vec<MeasureFailure>,
+    /// Kelurahan whose shapes the measuring computed on the spot instead of reading them from
+    /// what is kept (V19): [`keep_unkept`] keeps them once the run is saved.
+    pub unkept: Vec<String>,
 }
 
 /// One kelurahan the run could not measure, and PostGIS's reason.
@@ -211,11 +214,12 @@ pub enum Scope<'a> {
 /// chunks see the same data; `progress(done, total)` is called after each chunk of kelurahan.
 ///
 /// What depends on shapes alone is read from what is kept (V19) where it is current and computed
-/// on the spot where not; the kelurahan computed on the spot are kept afterwards
-/// ([`keep_static_parts`]), so the next run reads them. When most of a whole-region run would be
-/// computed on the spot (the first run at a hexagon size, after an import), everything is kept
-/// first and then read, which costs less than computing it twice; its progress then counts each
-/// kelurahan twice, once kept and once measured.
+/// on the spot where not; those kelurahan are listed in `Measured::unkept` for the caller to keep
+/// once the run is saved ([`keep_unkept`]), so the next run reads them and no one waits for it.
+/// When most of a whole-region run would be computed on the spot (the first run at a hexagon
+/// size, after an import), everything is kept first and then read, which costs less than
+/// computing it twice; its progress then counts each kelurahan twice, once kept and once
+/// measured.
 pub async fn measure(
     pool: &Pool,
     params: &GapParams,
@@ -224,20 +228,24 @@ pub async fn measure(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Measured, StoreError> {
     let keep_first = matches!(scope, Scope::All) && mostly_unkept(pool, params.cell_m).await?;
-    let (measured, unkept) = if keep_first {
+    if keep_first {
         keep_static_parts(pool, params, scope, workers, &|done, total| {
             progress(done, 2 * total)
         })
         .await;
         let measure_progress = |done: u64, total: u64| progress(total + done, 2 * total);
-        measure_snapshot(pool, params, scope, workers, &measure_progress).await?
+        measure_snapshot(pool, params, scope, workers, &measure_progress).await
     } else {
-        measure_snapshot(pool, params, scope, workers, progress).await?
-    };
-    if !unkept.is_empty() {
-        keep_static_parts(pool, params, Scope::Only(&unkept), workers, &|_, _| {}).await;
+        measure_snapshot(pool, params, scope, workers, progress).await
     }
-    Ok(measured)
+}
+
+/// Keeps the shapes of the kelurahan a measurement computed on the spot (`Measured::unkept`, see
+/// [`measure`]); best effort, like [`keep_static_parts`].
+pub async fn keep_unkept(pool: &Pool, params: &GapParams, unkept: &[String], workers: usize) {
+    if !unkept.is_empty() {
+        keep_static_parts(pool, params, Scope::Only(unkept), workers, &|_, _| {}).await;
+    }
 }
 
 /// Whether fewer than half of the kelurahan have their hexagons' land kept at `cell_m`.
@@ -255,15 +263,14 @@ async fn mostly_unkept(pool: &Pool, cell_m: f64) -> Result<bool, StoreError> {
     Ok(row.get(0))
 }
 
-/// [`measure`] in one exported snapshot; also returns the kelurahan whose shapes were computed on
-/// the spot rather than read from what is kept.
+/// [`measure`] in one exported snapshot.
 async fn measure_snapshot(
     pool: &Pool,
     params: &GapParams,
     scope: Scope<'_>,
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<(Measured, Vec<String>), StoreError> {
+) -> Result<Measured, StoreError> {
     let lead = pool.get().await?;
     // JIT compiling these queries costs more than it saves: each chunk is a fresh plan run. The
     // run already uses one connection per core, so parallel query workers would only compete.
@@ -286,7 +293,7 @@ async fn measure_in(
     scope: Scope<'_>,
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<(Measured, Vec<String>), StoreError> {
+) -> Result<Measured, StoreError> {
     let snapshot: String = lead
         .query_one("SELECT pg_export_snapshot()", &[])
         .await
@@ -424,11 +431,11 @@ async fn measure_in(
         measured.kelurahan.extend(kelurahan);
         measured.overlap.extend(overlap);
     }
-    let mut unkept = unkept
+    measured.unkept = unkept
         .into_inner()
         .map_err(|_| StoreError::Config("a gap analysis worker panicked".to_owned()))?;
-    unkept.sort();
-    Ok((measured, unkept))
+    measured.unkept.sort();
+    Ok(measured)
 }
 
 /// The kelurahan codes of `scope`, in code order for the whole region.
@@ -538,10 +545,13 @@ async fn keep_chunk(
     params: &GapParams,
     programs: &[String],
 ) -> Result<(), tokio_postgres::Error> {
+    // Custom plans, as for the chunk query: a generic plan guesses the arrays' sizes, and
+    // keeping everything took 10 % longer with them at national size.
     client
-        // Generic plans (after five chunks): these statements are simple key lookups, and
-        // planning them for every chunk cost more than running them once everything is kept.
-        .batch_execute("BEGIN; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0")
+        .batch_execute(
+            "BEGIN; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; \
+             SET LOCAL plan_cache_mode = force_custom_plan",
+        )
         .await?;
     let codes = codes.to_vec();
     let shape = client.prepare_cached(KEEP_SHAPE_SQL).await?;
