@@ -122,7 +122,13 @@ async fn main() -> anyhow::Result<()> {
         // What run::run does after saving: keep what was computed on the spot (untimed here,
         // as nobody waits for it; printed).
         let kept = Instant::now();
-        store::gap::keep_unkept(&pool, &params, &measured.unkept, run::default_workers(&pool)).await;
+        store::gap::keep_unkept(
+            &pool,
+            &params,
+            &measured.unkept,
+            run::default_workers(&pool),
+        )
+        .await;
         println!(
             "kept afterwards: the shapes of {} kelurahan computed on the spot, in {:.2} s",
             measured.unkept.len(),

@@ -515,7 +515,11 @@ async fn busiest_date(pool: &Pool) -> NaiveDate {
         .get::<_, NaiveDate>(0)
 }
 
-const KEPT_TABLES: [&str; 3] = ["gap_kelurahan_shape", "gap_kelurahan_land", "gap_coverage_piece"];
+const KEPT_TABLES: [&str; 3] = [
+    "gap_kelurahan_shape",
+    "gap_kelurahan_land",
+    "gap_coverage_piece",
+];
 
 /// Rows in each table of what the analysis keeps of shapes (V19).
 async fn kept_rows(pool: &Pool) -> Vec<i64> {
@@ -573,12 +577,24 @@ async fn kept_shapes_give_the_runs_computed_ones_give() {
         .await
         .expect("count")
         .get(0);
-    assert_eq!(kept[..2], [kelurahan, kelurahan], "shape and land of every kelurahan");
+    assert_eq!(
+        kept[..2],
+        [kelurahan, kelurahan],
+        "shape and land of every kelurahan"
+    );
     assert!(kept[2] > 0, "coverage pieces kept");
     let warm = run_at(&pool, &as_of).await;
     let expected = run_fingerprint(&pool, computed).await;
-    assert_eq!(run_fingerprint(&pool, cold).await, expected, "cold run differs");
-    assert_eq!(run_fingerprint(&pool, warm).await, expected, "warm run differs");
+    assert_eq!(
+        run_fingerprint(&pool, cold).await,
+        expected,
+        "cold run differs"
+    );
+    assert_eq!(
+        run_fingerprint(&pool, warm).await,
+        expected,
+        "warm run differs"
+    );
 
     // What is kept is what a run reads: pieces emptied behind its back (sources unchanged) show.
     client
@@ -602,7 +618,10 @@ async fn kept_shapes_give_the_runs_computed_ones_give() {
         .batch_execute("TRUNCATE gap_coverage_piece")
         .await
         .expect("forget the tampered pieces");
-    assert_eq!(run_fingerprint(&pool, run_at(&pool, &as_of).await).await, expected);
+    assert_eq!(
+        run_fingerprint(&pool, run_at(&pool, &as_of).await).await,
+        expected
+    );
     client
         .batch_execute(
             "UPDATE coverage SET geom = ST_Multi(ST_Translate(geom, 0.003, 0.002))
