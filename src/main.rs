@@ -696,7 +696,7 @@ async fn run_gap(pool: &deadpool_postgres::Pool, command: GapCommand) -> anyhow:
             }
             let bar = indicatif::ProgressBar::new(0).with_style(
                 indicatif::ProgressStyle::with_template(
-                    "{spinner} kelurahan kept, then measured {bar:30} {pos}/{len} {elapsed}",
+                    "{spinner} gap analysis {bar:30} {percent:>3}% {elapsed}",
                 )
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );

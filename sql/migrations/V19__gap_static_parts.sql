@@ -102,3 +102,14 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     ) x
     WHERE x.land_m2 > 0
 $$;
+
+-- Coverage `cov` clipped to kelurahan `kel` (both EPSG:4326; `kel_m` is gap_metric(kel)), in
+-- ESRI:54034, polygons only; NULL when they share no area. One definition for the keeping
+-- (gap_prepare_pieces.sql) and the run's fallback (gap_kelurahan_chunk.sql).
+CREATE FUNCTION gap_coverage_clip(cov geometry, kel geometry, kel_m geometry) RETURNS geometry
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN NOT ST_IsEmpty(c.g) AND ST_Area(c.g) > 0 THEN c.g END
+    FROM (SELECT CASE WHEN ST_Intersects(cov, kel)
+                      THEN ST_CollectionExtract(ST_Intersection(gap_metric(cov), kel_m), 3)
+                 END AS g) c
+$$;

@@ -15,13 +15,12 @@ WITH k AS MATERIALIZED (
     -- The kelurahan with what is kept of them (V19): their metric geometry and the land of each
     -- hexagon, used only when computed from the same shape (md5 of its EWKB); else NULL here and
     -- computed below.
-    SELECT kl.code, kl.kecamatan_code, kl.geom, x.src,
+    SELECT kl.code, kl.kecamatan_code, kl.geom, kl.geom_md5 AS src,
            coalesce(s.g, gap_metric(kl.geom)) AS g, s.code IS NOT NULL AS shape_kept,
            l.ci AS land_ci, l.cj AS land_cj, l.land_m2 AS land_m2
     FROM kelurahan kl
-    CROSS JOIN LATERAL (SELECT kl.geom_md5 AS src) x
-    LEFT JOIN gap_kelurahan_shape s ON s.code = kl.code AND s.src = x.src
-    LEFT JOIN gap_kelurahan_land l ON l.code = kl.code AND l.cell_m = $4 AND l.src = x.src
+    LEFT JOIN gap_kelurahan_shape s ON s.code = kl.code AND s.src = kl.geom_md5
+    LEFT JOIN gap_kelurahan_land l ON l.code = kl.code AND l.cell_m = $4 AND l.src = kl.geom_md5
     WHERE kl.code = ANY ($1::text[])
 ),
 -- Type and partner of each active program, found by a hash join (array_position over ~1 000
@@ -30,7 +29,8 @@ progs AS MATERIALIZED (
     SELECT * FROM unnest($3::text[], $6::text[], $7::text[]) AS u (code, type, partner)
 ),
 -- Each active coverage clipped to each kelurahan it meets: the kept piece (V19) when it was
--- clipped from the same two shapes, else clipped here. Only pieces of positive area count.
+-- clipped from the same two shapes, else clipped here by the same function. Only pieces of
+-- positive area count.
 cand AS MATERIALIZED (
     SELECT k.code, c.id, c.program_code, pr.type AS program_type, pr.partner AS partner_code,
            c.geom AS cgeom, c.geom_md5 AS cov_src
@@ -43,9 +43,7 @@ cand AS MATERIALIZED (
 pieces_all AS MATERIALIZED (
     SELECT cand.code, cand.id, cand.program_code, cand.program_type, cand.partner_code,
            coalesce(p.kept, false) AS kept,
-           CASE WHEN p.kept THEN p.g
-                WHEN ST_Intersects(cand.cgeom, k.geom)
-                THEN ST_CollectionExtract(ST_Intersection(gap_metric(cand.cgeom), k.g), 3) END AS g
+           CASE WHEN p.kept THEN p.g ELSE gap_coverage_clip(cand.cgeom, k.geom, k.g) END AS g
     FROM cand
     JOIN k ON k.code = cand.code
     -- LATERAL and OFFSET 0: one primary-key lookup per candidate (as a plain join the planner
@@ -63,7 +61,8 @@ pieces_kept AS (
     SELECT code, bool_and(kept) AS kept FROM pieces_all GROUP BY code
 ),
 pieces AS MATERIALIZED (
-    SELECT * FROM pieces_all WHERE g IS NOT NULL AND NOT ST_IsEmpty(g) AND ST_Area(g) > 0
+    -- Kept or computed, a piece is NULL unless it has area (gap_coverage_clip).
+    SELECT * FROM pieces_all WHERE g IS NOT NULL
 ),
 agg AS (
     SELECT code,

@@ -108,11 +108,18 @@ fn opt_str<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
     v.map(|v| v.to_string())
 }
 
+/// Settings of every transaction of a run (the lead's snapshot, the workers' chunks, the
+/// keeping). JIT compiling these queries costs more than it saves: each chunk is a fresh plan
+/// run. The run already uses one connection per core, so parallel query workers would only
+/// compete. Each chunk is planned for its own arrays: a generic plan (which PostgreSQL may switch
+/// to after five runs of a prepared statement) guesses their sizes, and ran the chunk query 1.5×
+/// slower and the keeping 10 % slower at national size.
+const RUN_SETTINGS: &str = "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; \
+     SET LOCAL plan_cache_mode = force_custom_plan";
+
 async fn begin_with_snapshot(client: &Object, snapshot: &str) -> Result<(), StoreError> {
     // SET TRANSACTION SNAPSHOT takes no bind parameter; the id comes from pg_export_snapshot()
-    // and is checked to be hex digits and dashes before it is quoted. The chunk query is
-    // planned for each chunk: a generic plan (which PostgreSQL may switch to after five runs of
-    // a prepared statement) guesses the row counts of the arrays and ran 1.5× slower.
+    // and is checked to be hex digits and dashes before it is quoted.
     let safe = !snapshot.is_empty() && snapshot.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
     if !safe {
         return Err(StoreError::Config(format!(
@@ -122,8 +129,7 @@ async fn begin_with_snapshot(client: &Object, snapshot: &str) -> Result<(), Stor
     client
         .batch_execute(&format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'; \
-             SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; \
-             SET LOCAL plan_cache_mode = force_custom_plan"
+             {RUN_SETTINGS}"
         ))
         .await
         .context("joining the analysis snapshot")
@@ -272,12 +278,9 @@ async fn measure_snapshot(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<Measured, StoreError> {
     let lead = pool.get().await?;
-    // JIT compiling these queries costs more than it saves: each chunk is a fresh plan run. The
-    // run already uses one connection per core, so parallel query workers would only compete.
-    lead.batch_execute(
-        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off; \
-         SET LOCAL max_parallel_workers_per_gather = 0",
-    )
+    lead.batch_execute(&format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {RUN_SETTINGS}"
+    ))
     .await
     .context("starting the analysis snapshot")?;
     let result = measure_in(&lead, pool, params, scope, workers, progress).await;
@@ -484,21 +487,24 @@ async fn keep_static_parts_in(
     workers: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<(), StoreError> {
-    let codes = scope_codes(&pool.get().await?, scope).await?;
-    let program_type = opt_str(params.program_type);
-    let partner_type = opt_str(params.partner_type);
-    let programs: Vec<String> = pool
-        .get()
-        .await?
-        .query(
-            ACTIVE_PROGRAMS_SQL,
-            &[&params.as_of, &program_type, &partner_type],
-        )
-        .await
-        .context("listing the active programs")?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    // One connection for both lists, back in the pool before the workers take theirs.
+    let (codes, programs) = {
+        let client = pool.get().await?;
+        let codes = scope_codes(&client, scope).await?;
+        let program_type = opt_str(params.program_type);
+        let partner_type = opt_str(params.partner_type);
+        let programs: Vec<String> = client
+            .query(
+                ACTIVE_PROGRAMS_SQL,
+                &[&params.as_of, &program_type, &partner_type],
+            )
+            .await
+            .context("listing the active programs")?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        (codes, programs)
+    };
     let chunks = chunks_of(&codes, workers);
     let total = codes.len() as u64;
     let next = AtomicUsize::new(0);
@@ -545,13 +551,8 @@ async fn keep_chunk(
     params: &GapParams,
     programs: &[String],
 ) -> Result<(), tokio_postgres::Error> {
-    // Custom plans, as for the chunk query: a generic plan guesses the arrays' sizes, and
-    // keeping everything took 10 % longer with them at national size.
     client
-        .batch_execute(
-            "BEGIN; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0; \
-             SET LOCAL plan_cache_mode = force_custom_plan",
-        )
+        .batch_execute(&format!("BEGIN; {RUN_SETTINGS}"))
         .await?;
     let codes = codes.to_vec();
     let shape = client.prepare_cached(KEEP_SHAPE_SQL).await?;
