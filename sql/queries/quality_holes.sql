@@ -7,8 +7,8 @@
 -- The holes are the interior rings of the layer's union, found without that union (which, at
 -- national size, is hundreds of thousands of tiny rings merged again at every level of the
 -- cascade, and stalled for more than 10 minutes): a hole of the union is either
---   * an interior ring of the union of the features' outer shells alone (a gap between
---     features), or
+--   * a gap between features: an interior ring of the union of the features' outer shells
+--     alone, made level by level so that no ring is merged twice (boundary_shell_gaps, V21), or
 --   * an interior ring of one feature (a hole in a kelurahan, a sliver its own outline leaves),
 --     less whatever other features fill of it.
 -- The union of bare shells has only the gaps for rings, and no ring of a feature is ever
@@ -16,26 +16,29 @@
 WITH part AS (
     SELECT f.code, p.geom AS g
     FROM $TABLE f, ST_Dump(f.geom) p
-), shell_union AS (
-    SELECT (ST_Dump(ST_Union(ST_MakePolygon(ST_ExteriorRing(g))))).geom AS g FROM part
 ), gap AS (
-    -- ST_DumpRings gives each ring as a polygon; path 0 is the shell.
-    SELECT row_number() OVER () AS id, r.geom AS h
-    FROM shell_union, ST_DumpRings(g) r
-    WHERE r.path[1] > 0
+    SELECT row_number() OVER () AS id, h FROM boundary_shell_gaps('$TABLE'::regclass) h
 ), gap_neighbour AS (
+    -- The features around a gap: those within 1e-9° (0.1 mm) of it. A distance and not
+    -- ST_Intersects, for two reasons. A gap's corners are nodes the overlay rounded, a hair off
+    -- the outlines they lie on, so whether an outline touches a gap exactly depends on the order
+    -- the union merged in. And unprepared, ST_Intersects computes the full relate, which threw
+    -- "side location conflict" on a sliver of 4e-11 m² among the 795 266 gaps of the national
+    -- desa layer; a distance never throws.
     -- $2 (few, large features: kabupaten): each feature once against every gap, so PostGIS
-    -- prepares its outline once, instead of unpacking a 10 000-vertex outline per gap. Else
-    -- (many small features) each gap looks its neighbours up in the layer's index.
+    -- prepares its outline once and tests it against the gap grown by 1e-9° (ST_DWithin has no
+    -- prepared form, and a 30 000-vertex outline costs it ten times as much). Else (many small
+    -- features) each gap looks its neighbours up in the layer's index.
     SELECT n.id, t.code
     FROM $TABLE t
     CROSS JOIN LATERAL (SELECT gap.id FROM gap
-                        WHERE $2 AND gap.h && t.geom AND ST_Intersects(t.geom, gap.h)) n
+                        WHERE $2 AND ST_Expand(gap.h, 1e-9) && t.geom
+                          AND ST_Intersects(t.geom, ST_Buffer(gap.h, 1e-9))) n
     UNION ALL
     SELECT gap.id, n.code
     FROM gap
     CROSS JOIN LATERAL (SELECT t.code FROM $TABLE t
-                        WHERE NOT $2 AND t.geom && gap.h AND ST_Intersects(t.geom, gap.h)) n
+                        WHERE NOT $2 AND ST_DWithin(t.geom, gap.h, 1e-9)) n
 ), gap_described AS (
     SELECT gap.h, coalesce(n.neighbours, '{}') AS neighbours
     FROM gap
@@ -46,16 +49,18 @@ WITH part AS (
     FROM part, ST_DumpRings(part.g) r
     WHERE r.path[1] > 0
 ), filler AS (
-    -- Features reaching into another's rings (an enclave, an overlapping neighbour): one test
-    -- per pair of neighbours against all of a feature's rings at once, not one per ring (a
-    -- kabupaten can have thousands of slivers inside it).
+    -- Features reaching into another's rings (an enclave, an overlapping neighbour) or within
+    -- 1e-9° of them (as around a gap): one test per pair of neighbours against all of a
+    -- feature's rings at once, not one per ring (a kabupaten can have thousands of slivers
+    -- inside it).
     SELECT s.code, t.code AS other
-    FROM (SELECT code, ST_Collect(r) AS rings FROM ring GROUP BY code) s
+    FROM (SELECT code, ST_Buffer(ST_Collect(r), 1e-9) AS rings FROM ring GROUP BY code) s
     JOIN $TABLE t ON t.code <> s.code AND t.geom && s.rings AND ST_Intersects(t.geom, s.rings)
 ), ring_filled AS (
     SELECT ring.code, ring.r,
            ARRAY(SELECT t.code FROM filler f JOIN $TABLE t ON t.code = f.other
-                 WHERE f.code = ring.code AND t.geom && ring.r AND ST_Intersects(t.geom, ring.r)
+                 WHERE f.code = ring.code AND t.geom && ST_Expand(ring.r, 1e-9)
+                   AND ST_Intersects(t.geom, ST_Buffer(ring.r, 1e-9))
                  ORDER BY t.code) AS others
     FROM ring
 ), ring_rest AS (
@@ -66,7 +71,8 @@ WITH part AS (
                                                WHERE t.code = ANY (f.others)))
                  END) d
 ), ring_described AS (
-    -- As a ring of the union: its outline, with any feature floating inside it counted in.
+    -- As a ring of the union: its outline, with any feature floating inside it counted in. Its
+    -- neighbours: the feature it lies in and the others within 1e-9° of it.
     -- A hole inside a feature that itself floats in another feature's hole is seen from both;
     -- the copies are the same ring, kept once (same point on surface, to 1e-9°).
     SELECT DISTINCT ON (round(ST_X(p)::numeric, 9), round(ST_Y(p)::numeric, 9)) h, p, neighbours
@@ -74,7 +80,7 @@ WITH part AS (
         SELECT h, ST_PointOnSurface(h) AS p,
                CASE WHEN r.others = '{}' THEN ARRAY[r.code]
                     ELSE ARRAY(SELECT t.code FROM $TABLE t
-                               WHERE t.code = ANY (r.code || r.others) AND ST_Intersects(t.geom, h)
+                               WHERE t.code = ANY (r.code || r.others) AND ST_DWithin(t.geom, h, 1e-9)
                                ORDER BY t.code)
                END AS neighbours
         FROM ring_rest r, ST_MakePolygon(ST_ExteriorRing(r.rest)) AS h

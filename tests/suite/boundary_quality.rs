@@ -217,17 +217,25 @@ async fn import_reports_every_fault_per_feature_and_loads_anyway() {
 }
 
 /// The holes of the report are the interior rings of the union of the whole layer, though the
-/// report never builds that union (sql/queries/quality_holes.sql): checked against the plain
-/// whole-layer statement, on the real Bandung kelurahan and on the hand-made fixture (where one
-/// hole lies inside a feature, an enclave floats in it, and a gap runs between neighbours).
+/// report never builds that union (sql/queries/quality_holes.sql, boundary_shell_gaps in V21):
+/// checked against the plain whole-layer statement, on the real Bandung kelurahan and on the
+/// hand-made fixture (where one hole lies inside a feature, an enclave floats in it, and a gap
+/// runs between neighbours).
+///
+/// Every hole of at least `NOISE_M2` must match one to one (point, area, neighbours: the
+/// features within 1e-9° of it). Below it
+/// lies floating-point noise: where two shared borders cross at a shallow angle the overlay
+/// leaves triangles of 1e-8 to 1e-5 m², and which of them it leaves depends on the order it
+/// merges the features in (on Bandung: 8 such, against real holes of 0.01 m² and up).
 #[tokio::test(flavor = "multi_thread")]
 async fn holes_equal_the_rings_of_the_whole_union() {
+    const NOISE_M2: f64 = 1e-3;
     const WHOLE_UNION: &str = "
         WITH parts AS (SELECT (ST_Dump(ST_Union(geom))).geom AS g FROM kelurahan),
         holes AS (SELECT ST_MakePolygon(ST_InteriorRingN(g, n)) AS h
                   FROM parts, generate_series(1, ST_NumInteriorRings(g)) AS n)
         SELECT ST_Area(h::geography), ST_X(ST_PointOnSurface(h)), ST_Y(ST_PointOnSurface(h)),
-               ARRAY(SELECT t.code FROM kelurahan t WHERE ST_Intersects(t.geom, h) ORDER BY t.code)
+               ARRAY(SELECT t.code FROM kelurahan t WHERE ST_DWithin(t.geom, h, 1e-9) ORDER BY t.code)
         FROM holes";
     let db = TestDb::new(true).await;
     let client = db.pool().get().await.unwrap();
@@ -253,17 +261,28 @@ async fn holes_equal_the_rings_of_the_whole_union() {
                 .await
                 .unwrap();
         }
-        let mut expected: Vec<(f64, f64, f64, Vec<String>)> = client
+        let (mut expected, expected_noise): (Vec<(f64, f64, f64, Vec<String>)>, Vec<_>) = client
             .query(WHOLE_UNION, &[])
             .await
             .unwrap()
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect();
+            .partition(|h| h.0 >= NOISE_M2);
         expected.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.2.total_cmp(&b.2)));
         let reports =
             check_json(&sigap_cli(&db, &["check", "--layer", "kelurahan", "--json"]).await);
-        let mut ours: Vec<&Value> = reports[0]["holes"].as_array().unwrap().iter().collect();
+        let (mut ours, our_noise): (Vec<&Value>, Vec<_>) = reports[0]["holes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .partition(|h| h["area_m2"].as_f64().unwrap() >= NOISE_M2);
+        // Noise stays noise: a handful, never a real hole lost below the line.
+        assert!(
+            expected_noise.len() <= 20 && our_noise.len() <= 20,
+            "{} and {} holes below {NOISE_M2} m²",
+            expected_noise.len(),
+            our_noise.len()
+        );
         ours.sort_by(|a, b| {
             let f = |v: &Value, k: &str| v[k].as_f64().unwrap();
             f(a, "lon")
@@ -282,8 +301,10 @@ async fn holes_equal_the_rings_of_the_whole_union() {
                 "{o} vs {lat}"
             );
             let area = o["area_m2"].as_f64().unwrap();
+            // To 1e-6, or to 1 cm² on small holes: the overlays that find a hole may leave or
+            // take one noise triangle more along its edge.
             assert!(
-                (area - area_m2).abs() <= 1e-6 * area_m2.max(1.0),
+                (area - area_m2).abs() <= (1e-6 * area_m2).max(1e-4),
                 "{o}: {area_m2} m²"
             );
             let theirs: Vec<Value> = neighbours.iter().map(|c| Value::from(c.as_str())).collect();
