@@ -94,5 +94,7 @@ WITH part AS (
 )
 SELECT area_m2, ST_X(p), ST_Y(p), neighbours
 FROM described
-WHERE $1::text[] IS NULL OR neighbours && $1
+-- = ANY, not &&: PostgreSQL looks a constant array of = ANY up in a hash table, while && compares
+-- every pair (795 266 gaps against the 83 265 codes of a national import ran for minutes).
+WHERE $1::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest(neighbours) n WHERE n = ANY ($1))
 ORDER BY area_m2 DESC
