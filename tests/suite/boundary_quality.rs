@@ -229,6 +229,8 @@ async fn import_reports_every_fault_per_feature_and_loads_anyway() {
 /// merges the features in (on Bandung: 8 such, against real holes of 0.01 m² and up).
 #[tokio::test(flavor = "multi_thread")]
 async fn holes_equal_the_rings_of_the_whole_union() {
+    /// Area (m²), longitude and latitude of a point inside, neighbours.
+    type Hole = (f64, f64, f64, Vec<String>);
     const NOISE_M2: f64 = 1e-3;
     const WHOLE_UNION: &str = "
         WITH parts AS (SELECT (ST_Dump(ST_Union(geom))).geom AS g FROM kelurahan),
@@ -261,7 +263,7 @@ async fn holes_equal_the_rings_of_the_whole_union() {
                 .await
                 .unwrap();
         }
-        let (mut expected, expected_noise): (Vec<(f64, f64, f64, Vec<String>)>, Vec<_>) = client
+        let (mut expected, expected_noise): (Vec<Hole>, Vec<_>) = client
             .query(WHOLE_UNION, &[])
             .await
             .unwrap()
