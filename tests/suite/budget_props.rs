@@ -357,20 +357,37 @@ fn feasible_instance() -> impl Strategy<Value = (Vec<Candidate>, Scenario)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    // A failing case is shrunk for at most a minute: each step can take the solver's whole
+    // time limit, and 96 steps of 20 s once took a CI run's half hour.
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        max_shrink_time: 60_000,
+        ..ProptestConfig::default()
+    })]
 
     /// Floors that some selection meets are met by the exact method, which also keeps the
-    /// budget and caps and is never worse than greedy.
+    /// budget and caps and, when it proves its optimum, is never worse than greedy. A random
+    /// instance of a few hundred candidates can take the solver past its time limit (215 did,
+    /// on a CI machine running the suite); it then answers with the best selection found and
+    /// says so (`ExactTimeLimited`), which must keep every rule all the same.
     #[test]
     fn feasible_floors_are_met((candidates, scenario) in feasible_instance()) {
         let exact = solve(&candidates, &scenario, &known(), &SolveOptions::default())
             .map_err(|e| TestCaseError::fail(format!("feasible by construction, got: {e}")))?;
-        prop_assert_eq!(exact.method, Method::Exact);
+        prop_assert!(
+            matches!(exact.method, Method::Exact | Method::ExactTimeLimited),
+            "{:?}",
+            exact.method
+        );
         check_allocation(&candidates, &scenario, &exact);
         let options = SolveOptions { force_greedy: true, ..SolveOptions::default() };
         if let Ok(greedy) = solve(&candidates, &scenario, &known(), &options) {
             check_allocation(&candidates, &scenario, &greedy);
-            prop_assert!(greedy.objective <= exact.objective + 1e-7 * exact.objective.max(1.0));
+            if exact.method == Method::Exact {
+                prop_assert!(
+                    greedy.objective <= exact.objective + 1e-7 * exact.objective.max(1.0)
+                );
+            }
         }
     }
 }
