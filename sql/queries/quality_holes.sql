@@ -17,7 +17,10 @@ WITH part AS (
     SELECT f.code, p.geom AS g
     FROM $TABLE f, ST_Dump(f.geom) p
 ), gap AS (
-    SELECT row_number() OVER () AS id, h FROM boundary_shell_gaps('$TABLE'::regclass) h
+    -- With $2, each gap grown by 1e-9° once here, not once per feature it is tested against.
+    SELECT row_number() OVER () AS id, h,
+           CASE WHEN $2 THEN ST_Buffer(h, 1e-9) END AS grown
+    FROM boundary_shell_gaps('$TABLE'::regclass) h
 ), gap_neighbour AS (
     -- The features around a gap: those within 1e-9° (0.1 mm) of it. A distance and not
     -- ST_Intersects, for two reasons. A gap's corners are nodes the overlay rounded, a hair off
@@ -32,8 +35,8 @@ WITH part AS (
     SELECT n.id, t.code
     FROM $TABLE t
     CROSS JOIN LATERAL (SELECT gap.id FROM gap
-                        WHERE $2 AND ST_Expand(gap.h, 1e-9) && t.geom
-                          AND ST_Intersects(t.geom, ST_Buffer(gap.h, 1e-9))) n
+                        WHERE $2 AND gap.grown && t.geom
+                          AND ST_Intersects(t.geom, gap.grown)) n
     UNION ALL
     SELECT gap.id, n.code
     FROM gap
